@@ -1,0 +1,85 @@
+"""microasgi: Flask's programming model, native on ASGI.
+
+Everything a Flask app imports is importable from here; change
+``from flask import ...`` to ``from microasgi import ...``.
+"""
+
+from __future__ import annotations
+
+from . import views as views
+from .app import Flask, MicroASGI
+from .config import Config
+from .ctx import (
+    after_this_request,
+    copy_current_request_context,
+    has_app_context,
+    has_request_context,
+    make_response,
+    stream_with_context,
+    url_for,
+)
+from .exceptions import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    NotAcceptable,
+    NotFound,
+    RequestedRangeNotSatisfiable,
+    RequestEntityTooLarge,
+    TooManyRequests,
+    Unauthorized,
+    UnprocessableEntity,
+    UnsupportedMediaType,
+    abort,
+)
+from .globals import current_app, g, request, session, websocket
+from .json import jsonify
+from .requests import Request
+from .responses import Response, redirect
+from .routing import BuildError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BadRequest",
+    "BuildError",
+    "Config",
+    "Conflict",
+    "Flask",
+    "Forbidden",
+    "Gone",
+    "HTTPException",
+    "InternalServerError",
+    "MethodNotAllowed",
+    "MicroASGI",
+    "NotAcceptable",
+    "NotFound",
+    "Request",
+    "RequestEntityTooLarge",
+    "RequestedRangeNotSatisfiable",
+    "Response",
+    "TooManyRequests",
+    "Unauthorized",
+    "UnprocessableEntity",
+    "UnsupportedMediaType",
+    "abort",
+    "after_this_request",
+    "copy_current_request_context",
+    "current_app",
+    "g",
+    "has_app_context",
+    "has_request_context",
+    "jsonify",
+    "make_response",
+    "redirect",
+    "request",
+    "session",
+    "stream_with_context",
+    "url_for",
+    "views",
+    "websocket",
+]

@@ -1,0 +1,341 @@
+"""Application and request contexts, and the helpers that act on the current one.
+
+During a request the app sets both context variables itself (see
+``MicroASGI._handle_http``); these classes are what ``with app.app_context()``
+and ``with app.test_request_context()`` push outside a request, and what the
+proxies in :mod:`microasgi.globals` resolve to.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from contextvars import Token
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+
+from .globals import _cv_app, _cv_request
+
+if TYPE_CHECKING:
+    from .app import MicroASGI
+    from .requests import Request
+    from .responses import Response
+    from .sessions import SessionMixin
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_sentinel: Any = object()
+
+
+class _AppCtxGlobals:
+    """``g``: a plain namespace for data during one app context (one request)."""
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """An attribute, or ``default``."""
+        return self.__dict__.get(name, default)
+
+    def pop(self, name: str, default: Any = _sentinel) -> Any:
+        """Remove and return an attribute (``default``, or ``KeyError``, if missing)."""
+        if default is _sentinel:
+            return self.__dict__.pop(name)
+        return self.__dict__.pop(name, default)
+
+    def setdefault(self, name: str, default: Any = None) -> Any:
+        """The attribute, set to ``default`` first if missing."""
+        return self.__dict__.setdefault(name, default)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self.__dict__
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.__dict__)
+
+    def __repr__(self) -> str:
+        return (
+            f"<microasgi.g of {_cv_app.get().app.name!r}>"
+            if _cv_app.get(None)
+            else object.__repr__(self)
+        )
+
+
+def _run_blocking(func: Callable[..., Any], *args: Any) -> Any:
+    """Call a hook from sync code (a ``with`` block): async hooks get their own loop."""
+    result = func(*args)
+    if inspect.isawaitable(result):
+
+        async def wait() -> Any:
+            return await result
+
+        try:
+            return anyio.run(wait)
+        except RuntimeError as exc:
+            raise RuntimeError(
+                f"{func.__qualname__} is async and an event loop is running: use "
+                "`async with` instead of `with` for this context."
+            ) from exc
+    return result
+
+
+class AppContext:
+    """The application context: ``current_app`` and ``g``.
+
+    ``with app.app_context():`` (or ``async with``) makes them available
+    outside a request, as in a CLI command or a background job.
+    """
+
+    __slots__ = ("_tokens", "app", "g")
+
+    def __init__(self, app: MicroASGI) -> None:
+        self.app = app
+        self.g: _AppCtxGlobals = app.app_ctx_globals_class()
+        self._tokens: list[Token[AppContext]] = []
+
+    def push(self) -> None:
+        self._tokens.append(_cv_app.set(self))
+
+    def pop(self, exc: BaseException | None = None) -> None:
+        try:
+            for func in reversed(self.app.teardown_appcontext_funcs):
+                _run_blocking(func, exc)
+        finally:
+            _cv_app.reset(self._tokens.pop())
+
+    async def apop(self, exc: BaseException | None = None) -> None:
+        try:
+            await self.app.do_teardown_appcontext(exc)
+        finally:
+            _cv_app.reset(self._tokens.pop())
+
+    def __enter__(self) -> AppContext:
+        self.push()
+        return self
+
+    def __exit__(
+        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.pop(exc)
+
+    async def __aenter__(self) -> AppContext:
+        self.push()
+        return self
+
+    async def __aexit__(
+        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.apop(exc)
+
+
+class RequestContext:
+    """The request context: ``request``, ``session`` (and ``websocket``).
+
+    The session is opened on first use, so a request that never touches it
+    pays nothing for it.
+    """
+
+    __slots__ = (
+        "_after_request_functions",
+        "_session",
+        "_tokens",
+        "app",
+        "app_ctx",
+        "request",
+        "websocket",
+    )
+
+    def __init__(
+        self, app: MicroASGI, request: Request | None, app_ctx: AppContext, websocket: Any = None
+    ) -> None:
+        self.app = app
+        self.app_ctx = app_ctx
+        self.request = request
+        self.websocket = websocket
+        self._session: SessionMixin | None = None
+        self._after_request_functions: list[Callable[[Response], Any]] = []
+        self._tokens: list[tuple[Token[AppContext] | None, Token[RequestContext]]] = []
+
+    @property
+    def session(self) -> SessionMixin:
+        session = self._session
+        if session is None:
+            interface = self.app.session_interface
+            connection = self.request if self.request is not None else self.websocket
+            session = interface.open_session(self.app, connection)
+            if session is None:
+                session = interface.make_null_session(self.app)
+            self._session = session
+        return session
+
+    @session.setter
+    def session(self, value: SessionMixin) -> None:
+        self._session = value
+
+    def push(self) -> None:
+        """Make this the current request (and its app context current, if it is not)."""
+        app_token = None
+        current = _cv_app.get(None)
+        if current is None or current is not self.app_ctx:
+            app_token = _cv_app.set(self.app_ctx)
+        self._tokens.append((app_token, _cv_request.set(self)))
+
+    def pop(self, exc: BaseException | None = None) -> None:
+        app_token, token = self._tokens.pop()
+        try:
+            if self.request is not None:
+                for func in self.app._teardown_funcs_for(self.request.blueprints):
+                    _run_blocking(func, exc)
+            if app_token is not None:
+                for func in reversed(self.app.teardown_appcontext_funcs):
+                    _run_blocking(func, exc)
+        finally:
+            if self.request is not None:
+                self.request.close()
+            _cv_request.reset(token)
+            if app_token is not None:
+                _cv_app.reset(app_token)
+
+    async def apop(self, exc: BaseException | None = None) -> None:
+        app_token, token = self._tokens.pop()
+        try:
+            if self.request is not None:
+                await self.app.do_teardown_request(self.request.blueprints, exc)
+            if app_token is not None:
+                await self.app.do_teardown_appcontext(exc)
+        finally:
+            if self.request is not None:
+                self.request.close()
+            _cv_request.reset(token)
+            if app_token is not None:
+                _cv_app.reset(app_token)
+
+    def __enter__(self) -> RequestContext:
+        self.push()
+        return self
+
+    def __exit__(
+        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.pop(exc)
+
+    async def __aenter__(self) -> RequestContext:
+        self.push()
+        return self
+
+    async def __aexit__(
+        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.apop(exc)
+
+
+def has_request_context() -> bool:
+    """Whether a request context is active (``request`` is usable)."""
+    ctx = _cv_request.get(None)
+    return ctx is not None and ctx.request is not None
+
+
+def has_app_context() -> bool:
+    """Whether an application context is active (``current_app`` is usable)."""
+    return _cv_app.get(None) is not None
+
+
+def after_this_request(f: F) -> F:
+    """Run ``f(response)`` after this request's view; it must return a response.
+
+    ::
+
+        @app.get("/")
+        def index():
+            @after_this_request
+            def add_header(response):
+                response.headers["X-Foo"] = "bar"
+                return response
+            return "Hello"
+    """
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError("after_this_request() can only be used during a request.")
+    ctx._after_request_functions.append(f)
+    return f
+
+
+def copy_current_request_context(f: F) -> F:
+    """Bind ``f`` to the current request, to call it later from another task or thread."""
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "copy_current_request_context() can only be used when a request context "
+            "is active, such as in a view function."
+        )
+    app_ctx = ctx.app_ctx
+
+    if inspect.iscoroutinefunction(f):
+
+        @functools.wraps(f)
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            app_token, token = _cv_app.set(app_ctx), _cv_request.set(ctx)
+            try:
+                return await f(*args, **kwargs)
+            finally:
+                _cv_request.reset(token)
+                _cv_app.reset(app_token)
+
+        return run_async  # type: ignore[return-value]
+
+    @functools.wraps(f)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        app_token, token = _cv_app.set(app_ctx), _cv_request.set(ctx)
+        try:
+            return f(*args, **kwargs)
+        finally:
+            _cv_request.reset(token)
+            _cv_app.reset(app_token)
+
+    return run  # type: ignore[return-value]
+
+
+def stream_with_context(generator_or_function: Any) -> Any:
+    """Keep the request context available while a streamed response is generated.
+
+    Kept for Flask compatibility. In microasgi the request context stays active
+    until the response has been sent, so a generator returned from a view sees
+    ``request``, ``session`` and ``g`` without this; wrapping is harmless.
+    Works on a generator or as a decorator on a generator function.
+    """
+    if inspect.isgeneratorfunction(generator_or_function) or inspect.isasyncgenfunction(
+        generator_or_function
+    ):
+        return generator_or_function
+    return generator_or_function
+
+
+def url_for(
+    endpoint: str,
+    *,
+    _anchor: str | None = None,
+    _method: str | None = None,
+    _scheme: str | None = None,
+    _external: bool | None = None,
+    **values: Any,
+) -> str:
+    """The URL of ``endpoint`` with ``values``; see :meth:`MicroASGI.url_for`."""
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "url_for() needs an application context: call it during a request, or "
+            "inside `with app.app_context():`."
+        )
+    return ctx.app.url_for(
+        endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external, **values
+    )
+
+
+def make_response(*args: Any) -> Response:
+    """Turn a view's return value into a :class:`Response` (``make_response(body, 404)``)."""
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        raise RuntimeError("make_response() needs an application context.")
+    if not args:
+        return ctx.app.response_class()
+    return ctx.app.make_response(args[0] if len(args) == 1 else args)

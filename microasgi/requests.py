@@ -1,0 +1,562 @@
+"""The request object: Flask's names over an ASGI scope, with a preloaded body.
+
+Before a view runs, the app awaits :meth:`Request._load_body`, which reads the
+whole body (bounded by ``MAX_CONTENT_LENGTH``; kept in memory up to
+``BODY_MEMORY_LIMIT``, then spooled to a temporary file) and parses form bodies.
+That is what lets ``request.get_json()``, ``request.form`` and the rest stay
+plain synchronous calls in both async and sync views. Routes registered with
+``stream=True`` skip the preload and read :attr:`Request.stream` instead.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import AsyncIterator
+from functools import cached_property
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote
+
+import anyio.from_thread
+from starlette.datastructures import Headers as _RawHeaders
+from starlette.datastructures import UploadFile
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
+from starlette.requests import cookie_parser
+
+from .bridge import run_sync
+from .datastructures import CombinedMultiDict, FileStorage, Headers, MIMEAccept, MultiDict
+from .exceptions import (
+    BadRequest,
+    HTTPException,
+    RequestEntityTooLarge,
+    UnsupportedMediaType,
+)
+from .globals import _cv_app
+from .typing import Receive, Scope
+
+if TYPE_CHECKING:
+    from .routing import Rule
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its request body was read in full."""
+
+
+def _parse_options(value: str) -> tuple[str, dict[str, str]]:
+    main, *params = value.split(";")
+    options = {}
+    for param in params:
+        key, _, val = param.partition("=")
+        options[key.strip().lower()] = val.strip().strip('"')
+    return main.strip().lower(), options
+
+
+class RequestStream:
+    """The body of a ``stream=True`` route, read as it arrives.
+
+    In an ``async def`` view: ``async for chunk in request.stream`` (or
+    ``await request.stream.aread()``). In a ``def`` view: ``request.stream.read(n)``,
+    which pulls from the connection through the thread bridge. Either way at most
+    ``MAX_CONTENT_LENGTH`` bytes are accepted (413 past that), and memory holds
+    one chunk at a time.
+    """
+
+    def __init__(self, receive: Receive, max_length: int | None) -> None:
+        self._receive = receive
+        self._max_length = max_length
+        self._buffer = b""
+        self._done = False
+        self._seen = 0
+
+    async def _next_chunk(self) -> bytes:
+        while not self._done:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnected()
+            self._done = not message.get("more_body", False)
+            chunk: bytes = message.get("body", b"")
+            self._seen += len(chunk)
+            if self._max_length is not None and self._seen > self._max_length:
+                raise RequestEntityTooLarge()
+            if chunk:
+                return chunk
+        return b""
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._iter()
+
+    async def _iter(self) -> AsyncIterator[bytes]:
+        if self._buffer:
+            chunk, self._buffer = self._buffer, b""
+            yield chunk
+        while chunk := await self._next_chunk():
+            yield chunk
+
+    async def aread(self, size: int = -1) -> bytes:
+        """Read up to ``size`` bytes (all that is left when negative)."""
+        parts = [self._buffer]
+        have = len(self._buffer)
+        while size < 0 or have < size:
+            chunk = await self._next_chunk()
+            if not chunk:
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        data = b"".join(parts)
+        if size < 0:
+            self._buffer = b""
+            return data
+        data, self._buffer = data[:size], data[size:]
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        """Blocking read for sync views (runs in a worker thread)."""
+        try:
+            return anyio.from_thread.run(self.aread, size)
+        except RuntimeError as exc:
+            if "worker thread" not in str(exc) and "event loop" not in str(exc):
+                raise
+            raise RuntimeError(
+                "request.stream.read() blocks, so it only works in a sync (def) view. "
+                "In an async view use `await request.stream.aread()` or "
+                "`async for chunk in request.stream`."
+            ) from exc
+
+
+class Request:
+    """The incoming HTTP request, as Flask names it; ``request.scope`` is the ASGI scope.
+
+    Only what a view touches is computed: headers, args, cookies and the parsed
+    body are built on first access.
+    """
+
+    __slots__ = (
+        "__dict__",
+        "_data",
+        "_files",
+        "_form",
+        "_form_error",
+        "_json",
+        "_receive",
+        "_spool",
+        "_stream",
+        "method",
+        "path",
+        "root_path",
+        "routing_exception",
+        "scope",
+        "url_rule",
+        "view_args",
+    )
+
+    def __init__(self, scope: Scope, receive: Receive | None = None) -> None:
+        self.scope = scope
+        self._receive = receive
+        self.method: str = scope["method"]
+        path: str = scope["path"]
+        root_path: str = scope.get("root_path", "")
+        # ASGI (HTTP 2.5): `path` includes `root_path`; an older server strips it.
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :] or "/"
+        self.root_path = root_path
+        self.path = path
+        self.url_rule: Rule | None = None
+        self.view_args: dict[str, Any] | None = None
+        self.routing_exception: HTTPException | None = None
+        self._data: bytes | None = None
+        self._spool: IO[bytes] | None = None
+        self._stream: RequestStream | None = None
+        self._form: MultiDict[str] | None = None
+        self._files: MultiDict[FileStorage] | None = None
+        self._form_error: HTTPException | None = None
+        self._json: Any = _MISSING
+
+    # -- URL -------------------------------------------------------------------
+
+    @cached_property
+    def args(self) -> MultiDict[str]:
+        """The parsed query string (``request.args.get("page", 1, type=int)``)."""
+        query = self.scope.get("query_string", b"")
+        if not query:
+            return MultiDict()
+        return MultiDict(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+
+    @property
+    def query_string(self) -> bytes:
+        """The raw query string."""
+        return self.scope.get("query_string", b"")  # type: ignore[no-any-return]
+
+    @property
+    def script_root(self) -> str:
+        """The prefix the app is mounted at (the ASGI ``root_path``)."""
+        return self.root_path
+
+    @property
+    def full_path(self) -> str:
+        """Path and query string: ``/search?q=x`` (``/search?`` without a query)."""
+        return f"{self.path}?{self.query_string.decode('latin-1')}"
+
+    @property
+    def scheme(self) -> str:
+        """``http`` or ``https`` (``ws``/``wss`` for websockets)."""
+        return self.scope.get("scheme", "http")  # type: ignore[no-any-return]
+
+    @property
+    def is_secure(self) -> bool:
+        return self.scheme in ("https", "wss")
+
+    @cached_property
+    def host(self) -> str:
+        """The ``Host`` header, or the server address when it is missing."""
+        host = self.headers.get("host")
+        if host:
+            return host  # type: ignore[no-any-return]
+        server = self.scope.get("server")
+        if not server:
+            return "localhost"
+        name, port = server[0], server[1]
+        default = 443 if self.is_secure else 80
+        return name if port in (None, default) else f"{name}:{port}"
+
+    @property
+    def host_url(self) -> str:
+        """``scheme://host/``."""
+        return f"{self.scheme}://{self.host}/"
+
+    @property
+    def url_root(self) -> str:
+        """``scheme://host/root_path/``."""
+        return f"{self.scheme}://{self.host}{quote(self.root_path)}/"
+
+    @property
+    def base_url(self) -> str:
+        """The full URL without the query string."""
+        return f"{self.scheme}://{self.host}{quote(self.root_path + self.path)}"
+
+    @property
+    def url(self) -> str:
+        """The full URL, with the query string."""
+        query = self.query_string
+        return f"{self.base_url}?{query.decode('latin-1')}" if query else self.base_url
+
+    @property
+    def remote_addr(self) -> str | None:
+        """The client's address as the server saw it."""
+        client = self.scope.get("client")
+        return client[0] if client else None
+
+    @property
+    def endpoint(self) -> str | None:
+        """The matched rule's endpoint, or ``None`` (404, 405)."""
+        return self.url_rule.endpoint if self.url_rule is not None else None
+
+    @property
+    def blueprints(self) -> list[str]:
+        """Names of the blueprints the matched endpoint belongs to, innermost first."""
+        endpoint = self.endpoint
+        if endpoint is None or "." not in endpoint:
+            return []
+        parts = endpoint.rpartition(".")[0].split(".")
+        return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
+
+    @property
+    def blueprint(self) -> str | None:
+        """The (dotted) name of the matched endpoint's blueprint, if any."""
+        endpoint = self.endpoint
+        return endpoint.rpartition(".")[0] if endpoint and "." in endpoint else None
+
+    # -- headers ---------------------------------------------------------------
+
+    @cached_property
+    def headers(self) -> Headers:
+        """Case-insensitive request headers (``request.headers.get("X-Count", type=int)``)."""
+        return Headers(raw=self.scope["headers"])
+
+    @cached_property
+    def cookies(self) -> dict[str, str]:
+        """Cookies sent by the client."""
+        cookie = self.headers.get("cookie")
+        return cookie_parser(cookie) if cookie else {}
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")  # type: ignore[no-any-return]
+
+    @cached_property
+    def _mimetype_and_params(self) -> tuple[str, dict[str, str]]:
+        return _parse_options(self.content_type or "")
+
+    @property
+    def mimetype(self) -> str:
+        """The content type without parameters, lower-cased (``application/json``)."""
+        return self._mimetype_and_params[0]
+
+    @property
+    def mimetype_params(self) -> dict[str, str]:
+        """Parameters of the content type (``{"charset": "utf-8"}``)."""
+        return self._mimetype_and_params[1]
+
+    @property
+    def content_length(self) -> int | None:
+        """The ``Content-Length`` header as an int; a malformed one is a 400."""
+        value = self.headers.get("content-length")
+        if value is None:
+            return None
+        if not value.isdigit():  # also refuses "+1", "-1", " 1"
+            raise BadRequest("The Content-Length header is not a valid number.")
+        return int(value)
+
+    @property
+    def is_json(self) -> bool:
+        """Whether the body is declared JSON (``application/json`` or ``*/*+json``)."""
+        mimetype = self.mimetype
+        return mimetype == "application/json" or (
+            mimetype.startswith("application/") and mimetype.endswith("+json")
+        )
+
+    @cached_property
+    def accept_mimetypes(self) -> MIMEAccept:
+        """The parsed ``Accept`` header."""
+        return MIMEAccept(self.headers.get("accept"))
+
+    @property
+    def user_agent(self) -> str:
+        return self.headers.get("user-agent", "")  # type: ignore[no-any-return]
+
+    @property
+    def max_content_length(self) -> int | None:
+        """The current app's ``MAX_CONTENT_LENGTH``."""
+        ctx = _cv_app.get(None)
+        if ctx is None:
+            return None
+        return ctx.app.config["MAX_CONTENT_LENGTH"]  # type: ignore[no-any-return]
+
+    # -- body ------------------------------------------------------------------
+
+    async def _load_body(self, max_length: int | None, memory_limit: int) -> None:
+        """Read the whole body (bounded), then parse it if it is a form."""
+        declared = self.content_length
+        if max_length is not None and declared is not None and declared > max_length:
+            # Refuse before reading anything, so `Expect: 100-continue` clients
+            # never send the body at all.
+            raise RequestEntityTooLarge()
+        assert self._receive is not None
+        receive = self._receive
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected()
+        body: bytes = message.get("body", b"")
+        if not message.get("more_body", False):
+            if max_length is not None and len(body) > max_length:
+                raise RequestEntityTooLarge()
+            self._data = body
+        else:
+            await self._load_more(body, max_length, memory_limit)
+        if self.mimetype in _FORM_TYPES:
+            await self._parse_form()
+
+    async def _load_more(self, first: bytes, max_length: int | None, memory_limit: int) -> None:
+        chunks = [first]
+        size = len(first)
+        spool: IO[bytes] | None = None
+        more = True
+        assert self._receive is not None
+        while more:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                if spool is not None:
+                    spool.close()
+                raise ClientDisconnected()
+            more = message.get("more_body", False)
+            chunk: bytes = message.get("body", b"")
+            if not chunk:
+                continue
+            size += len(chunk)
+            if max_length is not None and size > max_length:
+                if spool is not None:
+                    spool.close()
+                raise RequestEntityTooLarge()
+            if spool is not None:
+                await run_sync(spool.write, chunk)
+                continue
+            chunks.append(chunk)
+            if size > memory_limit:
+                spool = await run_sync(tempfile.TemporaryFile)
+                await run_sync(spool.writelines, chunks)
+                chunks = []
+        if spool is None:
+            self._data = b"".join(chunks)
+        else:
+            await run_sync(spool.seek, 0)
+            self._spool = spool
+
+    async def _iter_body(self) -> AsyncIterator[bytes]:
+        if self._spool is None:
+            yield self._data or b""
+            return
+        await run_sync(self._spool.seek, 0)
+        while chunk := await run_sync(self._spool.read, 65536):
+            yield chunk
+
+    async def _parse_form(self) -> None:
+        config = _cv_app.get().app.config
+        max_parts = config["MAX_FORM_PARTS"] or float("inf")
+        max_field = config["MAX_FORM_MEMORY_SIZE"] or 2**62
+        headers = _RawHeaders(raw=self.scope["headers"])
+        parser: FormParser | MultiPartParser
+        if self.mimetype == "multipart/form-data":
+            parser = MultiPartParser(
+                headers,
+                self._iter_body(),
+                max_files=max_parts,
+                max_fields=max_parts,
+                max_part_size=max_field,
+            )
+        else:
+            parser = FormParser(
+                headers, self._iter_body(), max_fields=max_parts, max_part_size=max_field
+            )
+        try:
+            data = await parser.parse()
+        except MultiPartException as exc:
+            # Raised when the form is read, as in Flask: a view that never looks
+            # at request.form is not failed by a bad one.
+            message = str(exc.message)
+            too_large = message.startswith(("Too many", "Field exceeded", "Part exceeded"))
+            error = RequestEntityTooLarge if too_large else BadRequest
+            self._form_error = error(message)
+            return
+        form: list[tuple[str, str]] = []
+        files: list[tuple[str, FileStorage]] = []
+        for key, value in data.multi_items():
+            if isinstance(value, UploadFile):
+                files.append((key, FileStorage(value, key)))
+            else:
+                form.append((key, value))
+        self._form = MultiDict(form)
+        self._files = MultiDict(files)
+
+    def _check_form(self) -> None:
+        if self._form_error is not None:
+            raise self._form_error
+
+    @property
+    def form(self) -> MultiDict[str]:
+        """Fields of a urlencoded or multipart body (empty for other bodies)."""
+        self._check_form()
+        if self._form is None:
+            self._form = MultiDict()
+        return self._form
+
+    @property
+    def files(self) -> MultiDict[FileStorage]:
+        """Uploaded files of a multipart body, as :class:`FileStorage`."""
+        self._check_form()
+        if self._files is None:
+            self._files = MultiDict()
+        return self._files
+
+    @property
+    def values(self) -> CombinedMultiDict[str]:
+        """``args`` and ``form`` together (only ``args`` for GET, as Flask 2+)."""
+        if self.method == "GET":
+            return CombinedMultiDict([self.args])
+        return CombinedMultiDict([self.args, self.form])
+
+    def get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> Any:
+        """The raw body as bytes (or text with ``as_text=True``).
+
+        For a form body this is the raw encoded form; ``request.form`` is
+        parsed independently of it.
+        """
+        if self._stream is not None:
+            raise RuntimeError(
+                "This route was registered with stream=True, so the body is not "
+                "preloaded: read it from request.stream instead."
+            )
+        if self._spool is not None:
+            self._spool.seek(0)
+            data = self._spool.read()
+            self._spool.seek(0)
+        else:
+            data = self._data or b""
+        return (
+            data.decode(self.mimetype_params.get("charset", "utf-8"), "replace")
+            if as_text
+            else data
+        )
+
+    @property
+    def data(self) -> bytes:
+        """The raw body, as Flask's ``request.data``."""
+        return self.get_data()  # type: ignore[no-any-return]
+
+    @property
+    def stream(self) -> RequestStream | IO[bytes]:
+        """The body as a stream: live for ``stream=True`` routes, else a file over the body."""
+        if self._stream is not None:
+            return self._stream
+        if self._spool is not None:
+            self._spool.seek(0)
+            return self._spool
+        import io
+
+        return io.BytesIO(self._data or b"")
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        """Parse the body as JSON.
+
+        Not declared JSON: 415 (``None`` when ``silent``, parsed anyway when
+        ``force``). Malformed: 400 (``None`` when ``silent``).
+        """
+        if cache and self._json is not _MISSING:
+            return self._json
+        if not (force or self.is_json):
+            if silent:
+                return None
+            raise UnsupportedMediaType(
+                "Did not attempt to load JSON data because the request "
+                "Content-Type was not 'application/json'."
+            )
+        data = self.get_data()
+        try:
+            ctx = _cv_app.get(None)
+            if ctx is not None:
+                value = ctx.app.json.loads(data)
+            else:
+                import json
+
+                value = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            # RecursionError: deeply nested input is the client's fault, not a 500.
+            if silent:
+                return None
+            return self.on_json_loading_failed(exc)
+        if cache:
+            self._json = value
+        return value
+
+    def on_json_loading_failed(self, e: Exception | None) -> Any:
+        """Called when the body is not valid JSON; raises 400. Override to change."""
+        raise BadRequest(f"Failed to decode JSON object: {e}")
+
+    @property
+    def json(self) -> Any:
+        """``get_json()``: the parsed JSON body."""
+        return self.get_json()
+
+    def close(self) -> None:
+        """Release the spooled body and uploaded files."""
+        if self._spool is not None:
+            self._spool.close()
+        if self._files is not None:
+            for _, storage in self._files.multi_items():
+                storage.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url!r} [{self.method}]>"
+
+
+_MISSING: Any = object()
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})

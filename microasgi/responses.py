@@ -1,0 +1,434 @@
+"""The response object: Flask's constructor and mutators; sends its own ASGI messages.
+
+A :class:`Response` is also an ASGI app (``await response(scope, receive,
+send)``), so it can be returned from a Starlette endpoint too. Headers are
+kept as the raw ``(bytes, bytes)`` pairs ASGI wants; :attr:`Response.headers`
+is a mutable, case-insensitive view over that same list, built on first use.
+
+A streamed body (a sync or async iterator) is sent chunk by chunk while the
+client's ``http.disconnect`` is watched: when the client goes away (or
+``send`` raises ``OSError``), the iteration stops and the generator is closed,
+so its ``finally`` runs.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from http import HTTPStatus
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+
+from .bridge import iterate_in_threads, run_sync
+from .datastructures import ResponseHeaders, _check_header
+from .typing import ASGIApp, HeadersValue, Message, Receive, Scope, Send, StatusValue
+
+_TEXT_TYPES = frozenset(
+    {
+        "application/ecmascript",
+        "application/javascript",
+        "application/sql",
+        "application/xml",
+        "application/xml-dtd",
+        "application/xml-external-parsed-entity",
+    }
+)
+
+
+def _status_line(code: int) -> str:
+    try:
+        return f"{code} {HTTPStatus(code).phrase.upper()}"
+    except ValueError:
+        return f"{code} UNKNOWN"
+
+
+def content_type_for(mimetype: str) -> str:
+    """``mimetype`` with ``; charset=utf-8`` added where the type is textual."""
+    if mimetype.startswith("text/") or mimetype in _TEXT_TYPES or mimetype.endswith("+xml"):
+        return f"{mimetype}; charset=utf-8"
+    return mimetype
+
+
+_HTML = b"text/html; charset=utf-8"
+
+
+class Response:
+    """An HTTP response, as Flask's: ``Response(body, status, headers, mimetype=...)``.
+
+    ``body`` may be ``str``, ``bytes``, a list of chunks, or a sync or async
+    iterator (streamed). ``status`` is an int or a string such as ``"201 CREATED"``.
+    """
+
+    default_status = 200
+    default_mimetype: str | None = "text/html"
+
+    __slots__ = (
+        "__dict__",
+        "_body",
+        "_headers",
+        "_iter",
+        "_raw",
+        "direct_passthrough",
+        "status_code",
+    )
+
+    def __init__(
+        self,
+        response: Any = None,
+        status: StatusValue | HTTPStatus | None = None,
+        headers: HeadersValue | ResponseHeaders | None = None,
+        mimetype: str | None = None,
+        content_type: str | None = None,
+        direct_passthrough: bool = False,
+    ) -> None:
+        self._headers: ResponseHeaders | None = None
+        self.direct_passthrough = direct_passthrough
+        raw: list[tuple[bytes, bytes]]
+        if headers is None:
+            raw = []
+        elif isinstance(headers, ResponseHeaders):
+            raw = list(headers.raw)
+        else:
+            raw = []
+            self._raw = raw
+            self.headers.extend(headers)  # validates names and values
+        if content_type is None:
+            if mimetype is None and (headers is None or not _has(raw, b"content-type")):
+                mimetype = self.default_mimetype
+            if mimetype is not None:
+                raw.append(
+                    (
+                        b"content-type",
+                        _HTML
+                        if mimetype == "text/html"
+                        else content_type_for(mimetype).encode("latin-1"),
+                    )
+                )
+        else:
+            _check_header("Content-Type", content_type)
+            raw.append((b"content-type", content_type.encode("latin-1")))
+        self._raw = raw
+        if status is None:
+            self.status_code = self.default_status
+        else:
+            self.status = status  # type: ignore[assignment]
+        self._body: bytes | None = None
+        self._iter: Iterable[Any] | AsyncIterable[Any] | None = None
+        self.set_data(response) if isinstance(
+            response, str | bytes | bytearray
+        ) else self._set_body(response)
+
+    def _set_body(self, response: Any) -> None:
+        if response is None:
+            self._body = b""
+        elif isinstance(response, list | tuple):
+            self._body = b"".join(c.encode() if isinstance(c, str) else bytes(c) for c in response)
+        else:
+            self._iter = response
+
+    # -- status ----------------------------------------------------------------
+
+    @property
+    def status(self) -> str:
+        """The status line: ``"200 OK"``, ``"404 NOT FOUND"``."""
+        return _status_line(self.status_code)
+
+    @status.setter
+    def status(self, value: StatusValue | HTTPStatus) -> None:
+        if isinstance(value, int):
+            self.status_code = int(value)
+            return
+        code, _, _ = value.strip().partition(" ")
+        try:
+            self.status_code = int(code)
+        except ValueError:
+            raise ValueError(f"Invalid status {value!r}: it must start with a number.") from None
+
+    # -- headers ---------------------------------------------------------------
+
+    @property
+    def headers(self) -> ResponseHeaders:
+        """Mutable response headers (``resp.headers["X-Frame-Options"] = "DENY"``)."""
+        if self._headers is None:
+            self._headers = ResponseHeaders(raw=self._raw)
+        return self._headers
+
+    @property
+    def mimetype(self) -> str | None:
+        """The content type without parameters."""
+        value = self.headers.get("content-type")
+        return value.split(";", 1)[0].strip() if value else None
+
+    @mimetype.setter
+    def mimetype(self, value: str) -> None:
+        self.headers["Content-Type"] = content_type_for(value)
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")  # type: ignore[no-any-return]
+
+    @content_type.setter
+    def content_type(self, value: str) -> None:
+        self.headers["Content-Type"] = value
+
+    @property
+    def content_length(self) -> int | None:
+        """The body length when it is known (not streamed)."""
+        if self._body is not None:
+            return len(self._body)
+        return self.headers.get("content-length", type=int)  # type: ignore[no-any-return]
+
+    @property
+    def location(self) -> str | None:
+        return self.headers.get("location")  # type: ignore[no-any-return]
+
+    @location.setter
+    def location(self, value: str) -> None:
+        self.headers["Location"] = value
+
+    # -- body ------------------------------------------------------------------
+
+    @property
+    def is_streamed(self) -> bool:
+        """Whether the body is an iterator sent in chunks."""
+        return self._iter is not None
+
+    def set_data(self, value: str | bytes | bytearray) -> None:
+        """Replace the body."""
+        self._iter = None
+        self._body = value.encode() if isinstance(value, str) else bytes(value)
+
+    def get_data(self, as_text: bool = False) -> Any:
+        """The body; a sync streamed body is consumed (and kept) to answer."""
+        if self._body is None:
+            if not isinstance(self._iter, Iterable):
+                raise RuntimeError(
+                    "This response streams from an async iterator, so its body is "
+                    "not available synchronously."
+                )
+            self._set_body(list(self._iter))
+            self._iter = None
+        assert self._body is not None
+        return self._body.decode() if as_text else self._body
+
+    data = property(get_data, set_data, doc="The body as bytes (settable).")
+
+    def get_json(self, force: bool = False, silent: bool = False) -> Any:
+        """The body parsed as JSON (``None`` when not JSON, unless ``force``)."""
+        if not force and self.mimetype != "application/json":
+            return None
+        try:
+            return _json.loads(self.get_data())
+        except ValueError:
+            if silent:
+                return None
+            raise
+
+    @property
+    def json(self) -> Any:
+        return self.get_json()
+
+    # -- cookies ---------------------------------------------------------------
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        max_age: timedelta | int | None = None,
+        expires: str | datetime | int | float | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: str | None = None,
+        partitioned: bool = False,
+    ) -> None:
+        """Add a ``Set-Cookie`` header; arguments as Flask's."""
+        _, coded = SimpleCookie().value_encode(value)
+        parts = [f"{key}={coded}"]
+        if domain:
+            parts.append(f"Domain={domain}")
+        if isinstance(max_age, timedelta):
+            max_age = int(max_age.total_seconds())
+        if max_age is not None:
+            parts.append(f"Max-Age={int(max_age)}")
+            if expires is None:
+                expires = datetime.now(timezone.utc) + timedelta(seconds=max_age)
+        if expires is not None:
+            if isinstance(expires, int | float):
+                expires = datetime.fromtimestamp(expires, timezone.utc)
+            if isinstance(expires, datetime):
+                if expires.tzinfo is None:
+                    expires = expires.replace(tzinfo=timezone.utc)
+                expires = format_datetime(expires.astimezone(timezone.utc), usegmt=True)
+            parts.append(f"Expires={expires}")
+        if secure or partitioned:
+            parts.append("Secure")
+        if httponly:
+            parts.append("HttpOnly")
+        if path is not None:
+            parts.append(f"Path={path}")
+        if samesite is not None:
+            if samesite.title() not in ("Strict", "Lax", "None"):
+                raise ValueError("SameSite must be 'Strict', 'Lax' or 'None'.")
+            parts.append(f"SameSite={samesite.title()}")
+        if partitioned:
+            parts.append("Partitioned")
+        self.headers.add("Set-Cookie", "; ".join(parts))
+
+    def delete_cookie(
+        self,
+        key: str,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: str | None = None,
+        partitioned: bool = False,
+    ) -> None:
+        """Expire a cookie on the client."""
+        self.set_cookie(
+            key, expires=0, max_age=0, path=path, domain=domain, secure=secure,
+            httponly=httponly, samesite=samesite, partitioned=partitioned,
+        )  # fmt: skip
+
+    # -- sending ---------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send this response over ASGI (HEAD requests get the headers only)."""
+        head = scope.get("method") == "HEAD"
+        body = self._body
+        if body is not None:
+            raw = self._raw
+            if self._headers is not None or not raw or raw[-1][0] != b"content-type":
+                # Someone may have set Content-Length already; otherwise only the
+                # content type is in the list, and the check can be skipped.
+                raw = [pair for pair in raw if pair[0] != b"content-length"]
+            else:
+                raw = raw.copy()
+            raw.append((b"content-length", str(len(body)).encode()))
+            await send({"type": "http.response.start", "status": self.status_code, "headers": raw})
+            await send({"type": "http.response.body", "body": b"" if head else body})
+            return
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self._raw}
+        )
+        if head:
+            await send({"type": "http.response.body", "body": b""})
+            await _close(self._iter)
+            return
+        await _stream(self._iter, receive, send)
+
+    def __repr__(self) -> str:
+        kind = "streamed" if self.is_streamed else f"{len(self._body or b'')} bytes"
+        return f"<{type(self).__name__} {kind} [{self.status}]>"
+
+
+def _has(raw: list[tuple[bytes, bytes]], name: bytes) -> bool:
+    return any(key == name for key, _ in raw)
+
+
+def _encode(chunk: Any) -> bytes:
+    return chunk.encode() if isinstance(chunk, str) else bytes(chunk)
+
+
+async def _close(iterable: Any) -> None:
+    """Close a generator so its ``finally`` runs (sync ones in a worker thread)."""
+    with anyio.CancelScope(shield=True):
+        aclose = getattr(iterable, "aclose", None)
+        if aclose is not None:
+            await aclose()
+            return
+        close = getattr(iterable, "close", None)
+        if close is not None:
+            await run_sync(close)
+
+
+async def _stream(iterable: Any, receive: Receive, send: Send) -> None:
+    chunks: AsyncIterator[Any] = (
+        iterable.__aiter__() if hasattr(iterable, "__aiter__") else iterate_in_threads(iterable)
+    )
+
+    async def watch_disconnect(scope: anyio.CancelScope) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                scope.cancel()
+                return
+
+    error: Exception | None = None
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watch_disconnect, tg.cancel_scope)
+            try:
+                async for chunk in chunks:
+                    if chunk:
+                        message = {
+                            "type": "http.response.body",
+                            "body": _encode(chunk),
+                            "more_body": True,
+                        }
+                        await send(message)
+                await send({"type": "http.response.body", "body": b""})
+            except OSError:
+                pass  # ASGI 2.4: the client is gone; same as a disconnect
+            except Exception as exc:
+                # Raised outside the task group, so callers see the error itself
+                # rather than an ExceptionGroup around it.
+                error = exc
+            tg.cancel_scope.cancel()
+    finally:
+        if chunks is not iterable:
+            await _close(chunks)
+        await _close(iterable)
+    if error is not None:
+        raise error
+
+
+class ASGIResponse(Response):
+    """Wraps a view's return value that is itself an ASGI app (a Starlette response).
+
+    ``after_request`` hooks still see a :class:`Response`: headers they add are
+    appended to the ones the wrapped app sends.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__(None, mimetype=None)
+        self._raw.clear()
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        extra = self._raw
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start" and extra:
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def redirect(location: str, code: int = 302, Response: type[Response] | None = None) -> Response:
+    """A redirect to ``location`` (302 by default; Flask's signature)."""
+    cls = Response or globals()["Response"]
+    # Keep the URL's reserved characters, escape the rest (spaces, non-ASCII).
+    target = quote(location, safe="/:?#[]@!$&'()*+,;=%~")
+    response: Response = cls(
+        f"<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n"
+        f"<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target URL: "
+        f'<a href="{_escape(target)}">{_escape(location)}</a>. If not, click the link.\n',
+        code,
+    )
+    response.headers["Location"] = target
+    return response
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)

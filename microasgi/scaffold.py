@@ -1,0 +1,278 @@
+"""What an app and a blueprint share: the registration API for views and hooks.
+
+Every decorator is sugar over an explicit method (``route`` over
+``add_url_rule``, ``errorhandler`` over ``register_error_handler``). Hooks are
+stored per *scope*: ``None`` for the app, a blueprint's dotted name for the
+blueprint, exactly as Flask's ``before_request_funcs`` and friends, which
+extensions read and write directly.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import inspect
+import os
+import sys
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .exceptions import HTTPException, default_exceptions
+from .typing import (
+    AfterRequestCallable,
+    ErrorHandlerCallable,
+    RouteCallable,
+    TeardownCallable,
+    URLDefaultCallable,
+    URLValuePreprocessor,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+Scope = str | None
+ErrorHandlerSpec = dict[Scope, dict[int | None, dict[type[BaseException], ErrorHandlerCallable]]]
+
+
+def setupmethod(f: F) -> F:
+    """Mark a method that may only be called while the app is being set up."""
+    name = f.__name__
+
+    @functools.wraps(f)
+    def wrapper(self: Scaffold, *args: Any, **kwargs: Any) -> Any:
+        self._check_setup_finished(name)
+        return f(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def is_async_callable(func: Any) -> bool:
+    """Whether calling ``func`` gives a coroutine (also for async ``__call__``)."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+        getattr(func, "__call__", None)  # noqa: B004 - a callable object's method
+    )
+
+
+def get_root_path(import_name: str) -> str:
+    """The folder of the module or package ``import_name`` (the cwd if unknown)."""
+    module = sys.modules.get(import_name)
+    filename = getattr(module, "__file__", None)
+    if filename is None:
+        try:
+            spec = importlib.util.find_spec(import_name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or spec.origin in (None, "namespace", "built-in"):
+            return os.getcwd()
+        filename = spec.origin
+    return os.path.dirname(os.path.abspath(filename))
+
+
+def _endpoint_from_view_func(view_func: Callable[..., Any]) -> str:
+    if view_func is None:
+        raise TypeError("A view function is required to find the endpoint name.")
+    return view_func.__name__
+
+
+class Scaffold:
+    """Common base of :class:`MicroASGI` and :class:`Blueprint`."""
+
+    name: str
+
+    def __init__(
+        self,
+        import_name: str,
+        static_folder: str | os.PathLike[str] | None = None,
+        static_url_path: str | None = None,
+        template_folder: str | os.PathLike[str] | None = None,
+        root_path: str | None = None,
+    ) -> None:
+        self.import_name = import_name
+        self.root_path = root_path if root_path is not None else get_root_path(import_name)
+        self.static_folder = os.fspath(static_folder) if static_folder is not None else None
+        self._static_url_path = static_url_path
+        self.template_folder = os.fspath(template_folder) if template_folder is not None else None
+        self.view_functions: dict[str, RouteCallable] = {}
+        self.error_handler_spec: ErrorHandlerSpec = defaultdict(lambda: defaultdict(dict))
+        self.before_request_funcs: dict[Scope, list[RouteCallable]] = defaultdict(list)
+        self.after_request_funcs: dict[Scope, list[AfterRequestCallable]] = defaultdict(list)
+        self.teardown_request_funcs: dict[Scope, list[TeardownCallable]] = defaultdict(list)
+        self.url_value_preprocessors: dict[Scope, list[URLValuePreprocessor]] = defaultdict(list)
+        self.url_default_functions: dict[Scope, list[URLDefaultCallable]] = defaultdict(list)
+        self.template_context_processors: dict[Scope, list[Callable[[], dict[str, Any]]]] = (
+            defaultdict(list)
+        )
+
+    def _check_setup_finished(self, f_name: str) -> None:
+        raise NotImplementedError
+
+    @property
+    def static_url_path(self) -> str | None:
+        """URL prefix of the static files (defaults to ``/<basename of static_folder>``)."""
+        if self._static_url_path is not None:
+            return self._static_url_path
+        if self.static_folder is not None:
+            return "/" + os.path.basename(self.static_folder.rstrip("/\\"))
+        return None
+
+    @static_url_path.setter
+    def static_url_path(self, value: str | None) -> None:
+        self._static_url_path = value.rstrip("/") if value is not None else None
+
+    @property
+    def has_static_folder(self) -> bool:
+        return self.static_folder is not None
+
+    # -- routes ----------------------------------------------------------------
+
+    def route(self, rule: str, **options: Any) -> Callable[[F], F]:
+        """Register the decorated function as the view for ``rule``.
+
+        ``@app.route("/users/<int:user_id>", methods=["GET", "POST"])``. Options
+        are those of :meth:`add_url_rule`.
+        """
+
+        def decorator(f: F) -> F:
+            endpoint = options.pop("endpoint", None)
+            self.add_url_rule(rule, endpoint, f, **options)
+            return f
+
+        return decorator
+
+    def _method_route(self, method: str, rule: str, options: dict[str, Any]) -> Callable[[F], F]:
+        if "methods" in options:
+            raise TypeError("Use the 'route' decorator to use the 'methods' argument.")
+        return self.route(rule, methods=[method], **options)
+
+    def get(self, rule: str, **options: Any) -> Callable[[F], F]:
+        """``route(rule, methods=["GET"])``."""
+        return self._method_route("GET", rule, options)
+
+    def post(self, rule: str, **options: Any) -> Callable[[F], F]:
+        """``route(rule, methods=["POST"])``."""
+        return self._method_route("POST", rule, options)
+
+    def put(self, rule: str, **options: Any) -> Callable[[F], F]:
+        """``route(rule, methods=["PUT"])``."""
+        return self._method_route("PUT", rule, options)
+
+    def delete(self, rule: str, **options: Any) -> Callable[[F], F]:
+        """``route(rule, methods=["DELETE"])``."""
+        return self._method_route("DELETE", rule, options)
+
+    def patch(self, rule: str, **options: Any) -> Callable[[F], F]:
+        """``route(rule, methods=["PATCH"])``."""
+        return self._method_route("PATCH", rule, options)
+
+    def add_url_rule(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: RouteCallable | None = None,
+        provide_automatic_options: bool | None = None,
+        **options: Any,
+    ) -> None:
+        raise NotImplementedError
+
+    @setupmethod
+    def endpoint(self, endpoint: str) -> Callable[[F], F]:
+        """Register the decorated function as the view for an existing ``endpoint``."""
+
+        def decorator(f: F) -> F:
+            self.view_functions[endpoint] = f
+            return f
+
+        return decorator
+
+    # -- hooks -----------------------------------------------------------------
+
+    @setupmethod
+    def before_request(self, f: F) -> F:
+        """Run ``f()`` before each request; a non-``None`` return value is the response."""
+        self.before_request_funcs[None].append(f)
+        return f
+
+    @setupmethod
+    def after_request(self, f: F) -> F:
+        """Run ``f(response)`` after each request; it must return a response."""
+        self.after_request_funcs[None].append(f)
+        return f
+
+    @setupmethod
+    def teardown_request(self, f: F) -> F:
+        """Run ``f(error)`` when the request ends, whatever happened (error may be None)."""
+        self.teardown_request_funcs[None].append(f)
+        return f
+
+    @setupmethod
+    def context_processor(self, f: F) -> F:
+        """Register a function returning extra template variables."""
+        self.template_context_processors[None].append(f)
+        return f
+
+    @setupmethod
+    def url_value_preprocessor(self, f: F) -> F:
+        """Run ``f(endpoint, values)`` on the matched URL values before the view."""
+        self.url_value_preprocessors[None].append(f)
+        return f
+
+    @setupmethod
+    def url_defaults(self, f: F) -> F:
+        """Run ``f(endpoint, values)`` when building a URL, to fill in values."""
+        self.url_default_functions[None].append(f)
+        return f
+
+    # -- errors ----------------------------------------------------------------
+
+    def errorhandler(self, code_or_exception: type[BaseException] | int) -> Callable[[F], F]:
+        """Register the decorated function to answer an error.
+
+        ``@app.errorhandler(404)`` or ``@app.errorhandler(ValueError)``. The
+        handler gets the exception and returns a response (or raises).
+        """
+
+        def decorator(f: F) -> F:
+            self.register_error_handler(code_or_exception, f)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def register_error_handler(
+        self, code_or_exception: type[BaseException] | int, f: ErrorHandlerCallable
+    ) -> None:
+        """The method behind :meth:`errorhandler`."""
+        exc_class, code = self._get_exc_class_and_code(code_or_exception)
+        self.error_handler_spec[None][code][exc_class] = f
+
+    @staticmethod
+    def _get_exc_class_and_code(
+        exc_class_or_code: type[BaseException] | int,
+    ) -> tuple[type[BaseException], int | None]:
+        if isinstance(exc_class_or_code, int):
+            try:
+                return default_exceptions[exc_class_or_code], exc_class_or_code
+            except KeyError:
+                raise ValueError(
+                    f"'{exc_class_or_code}' is not a recognized HTTP error code. Use a "
+                    "subclass of HTTPException with that code instead."
+                ) from None
+        if isinstance(exc_class_or_code, BaseException):
+            raise TypeError(
+                f"{exc_class_or_code!r} is an instance, not a class. Handlers can "
+                "only be registered for exception classes or HTTP error codes."
+            )
+        if not (isinstance(exc_class_or_code, type) and issubclass(exc_class_or_code, Exception)):
+            raise ValueError(
+                f"'{exc_class_or_code!r}' is not a subclass of Exception. Handlers "
+                "can only be registered for Exception classes or HTTP error codes."
+            )
+        if issubclass(exc_class_or_code, HTTPException):
+            return exc_class_or_code, exc_class_or_code.code
+        foreign_code = getattr(exc_class_or_code, "code", None)
+        if exc_class_or_code.__module__.startswith("werkzeug.") and isinstance(foreign_code, int):
+            # werkzeug's classes are honoured by their status code: raised ones are
+            # turned into ours before handlers are looked up.
+            return default_exceptions.get(foreign_code, HTTPException), foreign_code
+        return exc_class_or_code, None

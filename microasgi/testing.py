@@ -1,0 +1,624 @@
+"""Test clients: Flask's synchronous one, an async twin, and the CLI runner.
+
+Both clients are httpx clients whose transport calls the app's ASGI interface
+directly (no sockets). They share one async core, :func:`_call_app`; the sync
+client runs it on an event loop in a background thread through an anyio
+blocking portal. Requests are written the Flask way::
+
+    client = app.test_client()
+    response = client.post("/items", json={"name": "x"}, headers={"X-Id": "1"})
+    assert response.status_code == 201
+    assert response.json == {"id": 1}
+
+``with client:`` runs the app's lifespan (``before_serving``/``after_serving``)
+and keeps the last request's context afterwards, so ``request``, ``session``
+and ``g`` can be inspected after a request, as with Flask's client.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager, suppress
+from contextvars import Token
+from types import SimpleNamespace, TracebackType
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import unquote, urlencode, urlsplit
+
+import anyio
+import httpx
+from anyio.from_thread import BlockingPortal
+
+from .datastructures import Headers
+from .globals import _cv_app, _cv_request
+from .responses import _status_line
+from .typing import ASGIApp, Message, Scope
+
+if TYPE_CHECKING:
+    from .app import MicroASGI
+    from .ctx import AppContext, RequestContext
+    from .sessions import SessionMixin
+
+try:
+    from .cli import CliRunner
+except ImportError:  # pragma: no cover - cli.py is optional while being written
+    CliRunner = None  # type: ignore[assignment,misc]
+
+__all__ = ["AsyncTestClient", "CliRunner", "TestClient", "TestResponse", "build_scope"]
+
+_DEFAULT_BASE_URL = "http://localhost"
+
+
+# -- building requests ----------------------------------------------------------
+
+
+def _is_file(value: Any) -> bool:
+    return hasattr(value, "read") or (
+        isinstance(value, tuple) and len(value) >= 2 and hasattr(value[0], "read")
+    )
+
+
+def _as_httpx_file(value: Any) -> Any:
+    # Flask's test client takes (file, filename[, content_type]); httpx wants
+    # (filename, file[, content_type]).
+    if isinstance(value, tuple):
+        fileobj, filename, *rest = value
+        return (filename, fileobj, *rest)
+    return (getattr(value, "name", "file"), value)
+
+
+def _request_kwargs(
+    app: MicroASGI,
+    *,
+    query_string: Mapping[str, Any] | str | bytes | None = None,
+    headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+    data: Mapping[str, Any] | str | bytes | IO[bytes] | None = None,
+    json: Any = None,
+    content_type: str | None = None,
+) -> dict[str, Any]:
+    """Flask test-client arguments -> httpx request arguments."""
+    header_list = list(headers.items() if isinstance(headers, Mapping) else headers or ())
+    kwargs: dict[str, Any] = {}
+    if query_string is not None:
+        if isinstance(query_string, bytes):
+            query_string = query_string.decode("latin-1")
+        if not isinstance(query_string, str):
+            query_string = urlencode(list(_multi_items(query_string)))
+        kwargs["params"] = httpx.QueryParams(query_string)
+    if json is not None:
+        if data is not None:
+            raise TypeError("Give either 'data' or 'json', not both.")
+        kwargs["content"] = app.json.dumps(json).encode()
+        content_type = content_type or "application/json"
+    elif isinstance(data, Mapping):
+        fields = list(_multi_items(data))
+        files = [(k, _as_httpx_file(v)) for k, v in fields if _is_file(v)]
+        form = [(k, str(v)) for k, v in fields if not _is_file(v)]
+        if files:
+            kwargs["files"] = files
+            kwargs["data"] = dict(form) if len({k for k, _ in form}) == len(form) else form
+        else:
+            kwargs["content"] = urlencode(form).encode()
+            content_type = content_type or "application/x-www-form-urlencoded"
+    elif isinstance(data, str):
+        kwargs["content"] = data.encode()
+    elif isinstance(data, bytes | bytearray):
+        kwargs["content"] = bytes(data)
+    elif data is not None:
+        kwargs["content"] = data.read()
+    if content_type is not None:
+        header_list = [(k, v) for k, v in header_list if k.lower() != "content-type"]
+        header_list.append(("Content-Type", content_type))
+    kwargs["headers"] = header_list
+    return kwargs
+
+
+def _multi_items(mapping: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    items = mapping.multi_items() if hasattr(mapping, "multi_items") else mapping.items()
+    for key, value in items:
+        if isinstance(value, list):
+            for item in value:
+                yield key, item
+        else:
+            yield key, value
+
+
+def _root_path(base_url: str) -> str:
+    return urlsplit(base_url).path.rstrip("/")
+
+
+def _scope(request: httpx.Request, root_path: str) -> Scope:
+    url = request.url
+    default_port = 443 if url.scheme == "https" else 80
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": request.method,
+        "scheme": url.scheme,
+        "path": unquote(url.raw_path.split(b"?", 1)[0].decode("ascii")),
+        "raw_path": url.raw_path.split(b"?", 1)[0],
+        "query_string": url.query,
+        "root_path": root_path,
+        "headers": [(key.lower(), value) for key, value in request.headers.raw],
+        "client": ("127.0.0.1", 50000),
+        "server": (url.host, url.port or default_port),
+        "extensions": {},
+        "state": {},
+    }
+
+
+def build_scope(
+    app: MicroASGI,
+    path: str = "/",
+    base_url: str | None = None,
+    method: str = "GET",
+    **kwargs: Any,
+) -> tuple[Scope, bytes]:
+    """An ASGI scope and body for a made-up request (``app.test_request_context``)."""
+    base_url = base_url or _DEFAULT_BASE_URL
+    request = httpx.Request(
+        method.upper(),
+        base_url.rstrip("/") + "/" + path.lstrip("/"),
+        **_request_kwargs(app, **kwargs),
+    )
+    return _scope(request, _root_path(base_url)), request.read()
+
+
+# -- the shared async core ------------------------------------------------------------
+
+_Preserve = Callable[["RequestContext", "BaseException | None"], None]
+
+
+async def _call_app(
+    app: ASGIApp, request: httpx.Request, body: bytes, root_path: str, preserve: _Preserve | None
+) -> httpx.Response:
+    """Send one request through the ASGI interface and collect the whole response."""
+    scope = _scope(request, root_path)
+    if preserve is not None:
+        scope["extensions"]["microasgi.preserve_context"] = preserve
+    done = anyio.Event()
+    sent_body = False
+    status: int | None = None
+    headers: list[tuple[bytes, bytes]] = []
+    chunks: list[bytes] = []
+
+    async def receive() -> Message:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        nonlocal status, headers
+        if message["type"] == "http.response.start":
+            status, headers = message["status"], list(message.get("headers", ()))
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                done.set()
+
+    try:
+        await app(scope, receive, send)
+    finally:
+        done.set()
+    if status is None:
+        raise RuntimeError("The app finished without sending a response.")
+    return httpx.Response(status, headers=headers, content=b"".join(chunks), request=request)
+
+
+@asynccontextmanager
+async def _lifespan(app: ASGIApp) -> AsyncIterator[None]:
+    """Run the app's lifespan around the block; an app without lifespan is fine."""
+    to_app_send, to_app = anyio.create_memory_object_stream[Message](2)
+    from_app_send, from_app = anyio.create_memory_object_stream[Message](2)
+    failure: list[BaseException] = []
+
+    async def run() -> None:
+        try:
+            await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}},
+                      to_app.receive, from_app_send.send)  # fmt: skip
+        except BaseException as exc:  # an app that does not speak lifespan
+            failure.append(exc)
+        finally:
+            from_app_send.close()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        await to_app_send.send({"type": "lifespan.startup"})
+        try:
+            reply = await from_app.receive()
+        except anyio.EndOfStream:
+            reply = {"type": "lifespan.unsupported"}
+        if reply["type"] == "lifespan.startup.failed":
+            raise RuntimeError(f"Lifespan startup failed: {reply.get('message', '')}")
+        try:
+            yield
+        finally:
+            if reply["type"] == "lifespan.startup.complete":
+                await to_app_send.send({"type": "lifespan.shutdown"})
+                reply = await from_app.receive()
+                if reply["type"] == "lifespan.shutdown.failed":
+                    raise RuntimeError(f"Lifespan shutdown failed: {reply.get('message', '')}")
+            tg.cancel_scope.cancel()
+
+
+# -- responses --------------------------------------------------------------------------
+
+
+class TestResponse:
+    """A response as Flask's test client gives it: ``status_code``, ``data``, ``json``..."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, response: httpx.Response, history: list[TestResponse] | None = None) -> None:
+        self._response = response
+        self.status_code = response.status_code
+        self.headers = Headers(raw=[(k.lower(), v) for k, v in response.headers.raw])
+        self.data: bytes = response.content
+        self.history = history or []
+        url = response.request.url
+        self.request = SimpleNamespace(
+            method=response.request.method, url=str(url), path=unquote(url.path),
+            headers=response.request.headers,
+        )  # fmt: skip
+
+    @property
+    def status(self) -> str:
+        """``"200 OK"``."""
+        return _status_line(self.status_code)
+
+    def get_data(self, as_text: bool = False) -> Any:
+        return self.data.decode() if as_text else self.data
+
+    @property
+    def text(self) -> str:
+        return self.data.decode()
+
+    @property
+    def mimetype(self) -> str | None:
+        value = self.headers.get("content-type")
+        return value.split(";", 1)[0].strip().lower() if value else None
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")  # type: ignore[no-any-return]
+
+    @property
+    def content_length(self) -> int | None:
+        return self.headers.get("content-length", type=int)  # type: ignore[no-any-return]
+
+    @property
+    def location(self) -> str | None:
+        return self.headers.get("location")  # type: ignore[no-any-return]
+
+    @property
+    def is_json(self) -> bool:
+        mimetype = self.mimetype or ""
+        return mimetype == "application/json" or mimetype.endswith("+json")
+
+    def get_json(self, force: bool = False, silent: bool = False) -> Any:
+        """The body parsed as JSON; ``None`` if it is not JSON (unless ``force``)."""
+        if not (force or self.is_json):
+            return None
+        try:
+            return self._response.json()
+        except ValueError:
+            if silent:
+                return None
+            raise
+
+    @property
+    def json(self) -> Any:
+        return self.get_json()
+
+    def __repr__(self) -> str:
+        return f"<TestResponse {len(self.data)} bytes [{self.status}]>"
+
+
+def _wrap(response: httpx.Response) -> TestResponse:
+    history = [TestResponse(r) for r in response.history]
+    return TestResponse(response, history)
+
+
+# -- the clients -------------------------------------------------------------------------
+
+
+class _ClientBase:
+    """What both clients share: Flask's request arguments, cookies, preserved context."""
+
+    def __init__(
+        self, app: MicroASGI, use_cookies: bool = True, base_url: str = _DEFAULT_BASE_URL
+    ) -> None:
+        self.application = app
+        self.use_cookies = use_cookies
+        self.base_url = base_url
+        self._root_path = _root_path(base_url)
+        self._preserving = False
+        self._preserved: tuple[RequestContext, BaseException | None] | None = None
+        self._pushed: tuple[Token[AppContext], Token[RequestContext]] | None = None
+        self._client: httpx.Client | httpx.AsyncClient
+
+    def _build(self, path: str, method: str, kwargs: dict[str, Any]) -> tuple[httpx.Request, bool]:
+        follow = bool(kwargs.pop("follow_redirects", False))
+        base_url = kwargs.pop("base_url", None)
+        url = path
+        if base_url is not None:
+            url = base_url.rstrip("/") + "/" + path.lstrip("/")
+        request = self._client.build_request(
+            method.upper(), url, **_request_kwargs(self.application, **kwargs)
+        )
+        if not self.use_cookies:
+            request.headers.pop("cookie", None)
+        return request, follow
+
+    def _keep(self, ctx: RequestContext, error: BaseException | None) -> None:
+        self._preserved = (ctx, error)
+
+    def _push_preserved(self) -> None:
+        if self._preserved is not None:
+            ctx = self._preserved[0]
+            self._pushed = (_cv_app.set(ctx.app_ctx), _cv_request.set(ctx))
+
+    def _pop_pushed(self) -> tuple[RequestContext, BaseException | None] | None:
+        if self._pushed is not None:
+            app_token, token = self._pushed
+            _cv_request.reset(token)
+            _cv_app.reset(app_token)
+            self._pushed = None
+        preserved, self._preserved = self._preserved, None
+        return preserved
+
+    def _open_session(self) -> tuple[SessionMixin, RequestContext]:
+        app = self.application
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self._client.cookies.jar)
+        ctx = app.test_request_context("/", base_url=self.base_url, headers={"Cookie": cookie})
+        session = app.session_interface.open_session(app, ctx.request)
+        if session is None:
+            raise RuntimeError("The session backend did not open a session. Is SECRET_KEY set?")
+        return session, ctx
+
+    def _save_session(self, session: SessionMixin, ctx: RequestContext) -> None:
+        app = self.application
+        response = app.response_class()
+        with ctx:
+            if not app.session_interface.is_null_session(session):
+                app.session_interface.save_session(app, session, response)
+        fake = httpx.Response(
+            200, headers=[("set-cookie", v) for v in response.headers.getlist("set-cookie")],
+            request=httpx.Request("GET", self.base_url),
+        )  # fmt: skip
+        self._client.cookies.extract_cookies(fake)
+
+    @contextmanager
+    def session_transaction(self) -> Iterator[SessionMixin]:
+        """Read and change the session the client's cookie carries.
+
+        ::
+
+            with client.session_transaction() as session:
+                session["user_id"] = 1
+        """
+        session, ctx = self._open_session()
+        yield session
+        self._save_session(session, ctx)
+
+    def set_cookie(
+        self, key: str, value: str = "", domain: str = "localhost", path: str = "/"
+    ) -> None:
+        """Store a cookie that later requests send."""
+        self._client.cookies.set(key, value, domain=domain, path=path)
+
+    def get_cookie(self, key: str) -> str | None:
+        """The value of a stored cookie, or ``None``."""
+        return self._client.cookies.get(key)
+
+    def delete_cookie(self, key: str, domain: str = "localhost", path: str = "/") -> None:
+        """Forget a stored cookie."""
+        self._client.cookies.delete(key, domain=domain, path=path)
+
+
+def _verb(method: str) -> Callable[..., Any]:
+    def call(self: Any, path: str = "/", **kwargs: Any) -> Any:
+        return self.open(path, method=method, **kwargs)
+
+    call.__name__ = method.lower()
+    call.__doc__ = f"Send a {method} request (``open(path, method={method!r}, ...)``)."
+    return call
+
+
+class _Verbs:
+    get = _verb("GET")
+    post = _verb("POST")
+    put = _verb("PUT")
+    patch = _verb("PATCH")
+    delete = _verb("DELETE")
+    head = _verb("HEAD")
+    options = _verb("OPTIONS")
+    trace = _verb("TRACE")
+
+
+class _SyncTransport(httpx.BaseTransport):
+    def __init__(self, client: TestClient) -> None:
+        self._client = weakref.ref(client)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        client = self._client()
+        assert client is not None
+        body = request.read()
+        preserve = client._keep if client._preserving else None
+        return client._portal().call(
+            _call_app, client.application, request, body, client._root_path, preserve
+        )
+
+
+class _LoopThread:
+    """An event loop in a daemon thread, reachable through a blocking portal."""
+
+    def __init__(self) -> None:
+        ready = threading.Event()
+        self.portal: BlockingPortal | None = None
+
+        async def main() -> None:
+            async with BlockingPortal() as portal:
+                self.portal = portal
+                ready.set()
+                await portal.sleep_until_stopped()
+
+        # A daemon thread: a client the test never closed must not hang exit.
+        self.thread = threading.Thread(
+            target=anyio.run, args=(main,), daemon=True, name="microasgi-test-loop"
+        )
+        self.thread.start()
+        ready.wait()
+
+    def stop(self) -> None:
+        if self.portal is not None:
+            with suppress(RuntimeError):  # already stopped
+                self.portal.call(self.portal.stop)
+        self.thread.join(timeout=5)
+
+
+class TestClient(_Verbs, _ClientBase):
+    """Flask's synchronous test client, for a :class:`MicroASGI` app.
+
+    Create with ``app.test_client()``. ``with client:`` runs lifespan and keeps
+    the last request's context (``request``, ``session``, ``g``) until the next
+    request or the end of the block.
+    """
+
+    __test__ = False
+
+    def __init__(
+        self, app: MicroASGI, use_cookies: bool = True, base_url: str = _DEFAULT_BASE_URL
+    ) -> None:
+        super().__init__(app, use_cookies, base_url)
+        self._loop: _LoopThread | None = None
+        self._lifespan_cm: Any = None
+        self._client = httpx.Client(transport=_SyncTransport(self), base_url=base_url)
+        self._finalizer = weakref.finalize(self, _stop_loop, self)
+
+    def _portal(self) -> BlockingPortal:
+        if self._loop is None:
+            self._loop = _LoopThread()
+            self._finalizer.detach()
+            self._finalizer = weakref.finalize(self, self._loop.stop)
+        assert self._loop.portal is not None
+        return self._loop.portal
+
+    def open(self, path: str = "/", method: str = "GET", **kwargs: Any) -> TestResponse:
+        """Send a request; takes Flask's arguments (``json=``, ``data=``,
+        ``query_string=``, ``headers=``, ``content_type=``, ``follow_redirects=``)."""
+        self._finish_preserved()
+        request, follow = self._build(path, method, kwargs)
+        response = self._client.send(request, follow_redirects=follow)  # type: ignore[union-attr]
+        self._push_preserved()
+        return _wrap(response)
+
+    def _finish_preserved(self) -> None:
+        preserved = self._pop_pushed()
+        if preserved is not None:
+            ctx, error = preserved
+            self._portal().call(_teardown_preserved, self.application, ctx, error)
+
+    def __enter__(self) -> TestClient:
+        if self._preserving:
+            raise RuntimeError("Cannot nest 'with client' blocks.")
+        self._lifespan_cm = self._portal().wrap_async_context_manager(_lifespan(self.application))
+        self._lifespan_cm.__enter__()
+        self._preserving = True
+        return self
+
+    def __exit__(
+        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._preserving = False
+        try:
+            self._finish_preserved()
+        finally:
+            cm, self._lifespan_cm = self._lifespan_cm, None
+            cm.__exit__(tp, exc, tb)
+
+    def close(self) -> None:
+        """Stop the client's event loop thread."""
+        self._client.close()  # type: ignore[union-attr]
+        self._finalizer()
+
+
+def _stop_loop(client: Any) -> None:
+    """Finalizer placeholder before a loop exists."""
+
+
+async def _teardown_preserved(
+    app: MicroASGI, ctx: RequestContext, error: BaseException | None
+) -> None:
+    app_token, token = _cv_app.set(ctx.app_ctx), _cv_request.set(ctx)
+    try:
+        await app._teardown(ctx, error)
+    finally:
+        _cv_request.reset(token)
+        _cv_app.reset(app_token)
+
+
+class _AsyncTransport(httpx.AsyncBaseTransport):
+    def __init__(self, client: AsyncTestClient) -> None:
+        self._client = weakref.ref(client)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        client = self._client()
+        assert client is not None
+        body = await request.aread()
+        preserve = client._keep if client._preserving else None
+        return await _call_app(client.application, request, body, client._root_path, preserve)
+
+
+class AsyncTestClient(_Verbs, _ClientBase):
+    """The test client for ``async`` tests: the same API, awaited.
+
+    ::
+
+        async with app.async_test_client() as client:   # runs lifespan
+            response = await client.get("/")
+    """
+
+    __test__ = False
+
+    def __init__(
+        self, app: MicroASGI, use_cookies: bool = True, base_url: str = _DEFAULT_BASE_URL
+    ) -> None:
+        super().__init__(app, use_cookies, base_url)
+        self._client = httpx.AsyncClient(transport=_AsyncTransport(self), base_url=base_url)
+        self._lifespan_cm: Any = None
+
+    async def open(self, path: str = "/", method: str = "GET", **kwargs: Any) -> TestResponse:
+        """Send a request; the arguments are the sync client's."""
+        await self._finish_preserved()
+        request, follow = self._build(path, method, kwargs)
+        response = await self._client.send(request, follow_redirects=follow)  # type: ignore[misc]
+        self._push_preserved()
+        return _wrap(response)
+
+    async def _finish_preserved(self) -> None:
+        preserved = self._pop_pushed()
+        if preserved is not None:
+            await _teardown_preserved(self.application, *preserved)
+
+    async def __aenter__(self) -> AsyncTestClient:
+        self._lifespan_cm = _lifespan(self.application)
+        await self._lifespan_cm.__aenter__()
+        self._preserving = True
+        return self
+
+    async def __aexit__(
+        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._preserving = False
+        try:
+            await self._finish_preserved()
+        finally:
+            cm, self._lifespan_cm = self._lifespan_cm, None
+            await cm.__aexit__(tp, exc, tb)
+            await self._client.aclose()  # type: ignore[union-attr]
