@@ -69,8 +69,8 @@ T = TypeVar("T")
 _Hook = tuple[Callable[..., Any], bool]  # (function, is_async)
 
 
-def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
-    if value is None or isinstance(value, timedelta):
+def _make_timedelta(value: timedelta | int) -> timedelta:
+    if isinstance(value, timedelta):
         return value
     return timedelta(seconds=value)
 
@@ -210,6 +210,7 @@ class MicroASGI(Scaffold):
         self.asgi_app: ASGIApp = self._asgi_app
         self._stream_rules: set[int] = set()  # ids of rules registered with stream=True
         self._got_first_request = False
+        self._has_teardown = True
         self._started = False
         self._serving_gens: list[AsyncGenerator[None, None]] = []
         self._start_lock: anyio.Lock | None = None
@@ -224,7 +225,7 @@ class MicroASGI(Scaffold):
         """The import name, or the script's name when run as ``__main__``."""
         if self.import_name == "__main__":
             filename = getattr(sys.modules["__main__"], "__file__", None)
-            if filename is None:
+            if not isinstance(filename, str):
                 return "__main__"
             return os.path.splitext(os.path.basename(filename))[0]
         return self.import_name
@@ -495,7 +496,10 @@ class MicroASGI(Scaffold):
                 preserved = True
         finally:
             if not preserved:
-                await self._teardown(ctx, error)
+                if self._has_teardown:
+                    await self._teardown(ctx, error)
+                else:
+                    request.close()
             _cv_request.reset(req_token)
             _cv_app.reset(app_token)
 
@@ -516,15 +520,21 @@ class MicroASGI(Scaffold):
         try:
             rule, request.view_args = self.url_map.match(request.path, request.method)
         except HTTPException as exc:
+            if isinstance(exc, RequestRedirect):
+                # The router knows the path only; the client needs the whole URL.
+                query = request.query_string.decode("latin-1")
+                exc.new_url = request.root_path + exc.new_url + (f"?{query}" if query else "")
             request.routing_exception = exc
             plan = self._root_plan or self._make_root_plan()
         else:
             request.url_rule = rule
-            plan = rule.plan  # type: ignore[attr-defined]
+            plan = rule.plan
         try:
+            config = self.config
             if plan.preload:
-                config = self.config
                 await request._load_body(config["MAX_CONTENT_LENGTH"], config["BODY_MEMORY_LIMIT"])
+            else:
+                request._open_stream(config["MAX_CONTENT_LENGTH"])
             rv = None
             for preprocess in plan.preprocessors:
                 preprocess(request.endpoint, request.view_args)
@@ -600,6 +610,9 @@ class MicroASGI(Scaffold):
             for rule in self.url_map.iter_rules():
                 rule.plan = _Plan(self, rule)
             self._make_root_plan()
+            self._has_teardown = bool(self.teardown_appcontext_funcs) or any(
+                self.teardown_request_funcs.values()
+            )
             if not self._started:
                 # Embedded in another stack, no lifespan reaches us: start now.
                 await self.startup()
@@ -616,7 +629,7 @@ class MicroASGI(Scaffold):
         ``(body, status, headers)``.
         """
         if type(rv) is self.response_class:
-            return rv  # type: ignore[return-value]
+            return rv
         status = headers = None
         if isinstance(rv, tuple):
             length = len(rv)

@@ -45,7 +45,7 @@ class MultiDict(ImmutableMultiDict[str, _V]):
         except KeyError:
             raise BadRequestKeyError(key) from None
 
-    @overload  # type: ignore[override]
+    @overload
     def get(self, key: str) -> _V | None: ...
     @overload
     def get(self, key: str, default: _V | T) -> _V | T: ...
@@ -106,9 +106,7 @@ class Headers(_StarletteHeaders):
         except KeyError:
             raise BadRequestKeyError(key) from None
 
-    def get(  # type: ignore[override]
-        self, key: str, default: Any = None, type: Callable[[str], Any] | None = None
-    ) -> Any:
+    def get(self, key: str, default: Any = None, type: Callable[[str], Any] | None = None) -> Any:
         """The first value of header ``key``, converted by ``type`` if given."""
         lowered = key.lower().encode("latin-1")
         for name, value in self.raw:
@@ -171,7 +169,7 @@ class ResponseHeaders(_StarletteMutableHeaders):
         for key, value in pairs:
             self.add(key, value)
 
-    def update(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:  # type: ignore[override]
+    def update(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
         """Set headers, replacing existing ones of the same name (Flask's ``update``)."""
         pairs = list(items.items() if isinstance(items, Mapping) else items)
         replaced: set[str] = set()
@@ -187,9 +185,7 @@ class ResponseHeaders(_StarletteMutableHeaders):
         _check_header(key, str(value))
         return super().setdefault(key, str(value))
 
-    def get(  # type: ignore[override]
-        self, key: str, default: Any = None, type: Callable[[str], Any] | None = None
-    ) -> Any:
+    def get(self, key: str, default: Any = None, type: Callable[[str], Any] | None = None) -> Any:
         """The first value of header ``key``, converted by ``type`` if given."""
         return Headers.get(self, key, default, type)  # type: ignore[arg-type]
 

@@ -65,22 +65,22 @@ class LocalProxy(Generic[T]):
         delattr(self._get(), name)
 
     def __getitem__(self, key: Any) -> Any:
-        return self._get()[key]  # type: ignore[index]
+        return self._get()[key]
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._get()[key] = value  # type: ignore[index]
+        self._get()[key] = value
 
     def __delitem__(self, key: Any) -> None:
-        del self._get()[key]  # type: ignore[attr-defined]
+        del self._get()[key]
 
     def __contains__(self, item: Any) -> bool:
-        return item in self._get()  # type: ignore[operator]
+        return item in self._get()
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._get())  # type: ignore[call-overload, no-any-return]
+        return iter(self._get())
 
     def __len__(self) -> int:
-        return len(self._get())  # type: ignore[arg-type]
+        return len(self._get())
 
     def __bool__(self) -> bool:
         try:
@@ -97,7 +97,7 @@ class LocalProxy(Generic[T]):
     __hash__ = None  # type: ignore[assignment]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._get()(*args, **kwargs)  # type: ignore[operator]
+        return self._get()(*args, **kwargs)
 
     def __repr__(self) -> str:
         try:

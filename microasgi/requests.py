@@ -11,7 +11,7 @@ plain synchronous calls in both async and sync views. Routes registered with
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 
 class ClientDisconnected(Exception):
     """The client went away before its request body was read in full."""
+
+
+def _temporary_file() -> IO[bytes]:
+    return tempfile.TemporaryFile("w+b")
 
 
 def _parse_options(value: str) -> tuple[str, dict[str, str]]:
@@ -334,7 +338,13 @@ class Request:
 
     async def _load_body(self, max_length: int | None, memory_limit: int) -> None:
         """Read the whole body (bounded), then parse it if it is a form."""
-        declared = self.content_length
+        declared = None
+        for name, value in self.scope["headers"]:
+            if name == b"content-length":
+                if not value.isdigit():
+                    raise BadRequest("The Content-Length header is not a valid number.")
+                declared = int(value)
+                break
         if max_length is not None and declared is not None and declared > max_length:
             # Refuse before reading anything, so `Expect: 100-continue` clients
             # never send the body at all.
@@ -351,8 +361,16 @@ class Request:
             self._data = body
         else:
             await self._load_more(body, max_length, memory_limit)
-        if self.mimetype in _FORM_TYPES:
+        if (self._data or self._spool is not None) and self.mimetype in _FORM_TYPES:
             await self._parse_form()
+
+    def _open_stream(self, max_length: int | None) -> None:
+        """Hand the unread body to the view as :attr:`stream` (``stream=True`` routes)."""
+        declared = self.content_length
+        if max_length is not None and declared is not None and declared > max_length:
+            raise RequestEntityTooLarge()
+        assert self._receive is not None
+        self._stream = RequestStream(self._receive, max_length)
 
     async def _load_more(self, first: bytes, max_length: int | None, memory_limit: int) -> None:
         chunks = [first]
@@ -380,16 +398,16 @@ class Request:
                 continue
             chunks.append(chunk)
             if size > memory_limit:
-                spool = await run_sync(tempfile.TemporaryFile)
-                await run_sync(spool.writelines, chunks)
-                chunks = []
+                new_spool = await run_sync(_temporary_file)
+                await run_sync(new_spool.writelines, chunks)
+                spool, chunks = new_spool, []
         if spool is None:
             self._data = b"".join(chunks)
         else:
             await run_sync(spool.seek, 0)
             self._spool = spool
 
-    async def _iter_body(self) -> AsyncIterator[bytes]:
+    async def _iter_body(self) -> AsyncGenerator[bytes, None]:
         if self._spool is None:
             yield self._data or b""
             return

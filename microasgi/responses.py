@@ -116,7 +116,7 @@ class Response:
         if status is None:
             self.status_code = self.default_status
         else:
-            self.status = status  # type: ignore[assignment]
+            self.status = status
         self._body: bytes | None = None
         self._iter: Iterable[Any] | AsyncIterable[Any] | None = None
         self.set_data(response) if isinstance(
@@ -413,12 +413,19 @@ class ASGIResponse(Response):
         await self.app(scope, receive, send_with_headers)
 
 
-def redirect(location: str, code: int = 302, Response: type[Response] | None = None) -> Response:
+_BaseResponse = Response  # `redirect` has a parameter named Response, as Flask's
+
+
+def redirect(
+    location: str,
+    code: int = 302,
+    Response: type[_BaseResponse] | None = None,
+) -> _BaseResponse:
     """A redirect to ``location`` (302 by default; Flask's signature)."""
-    cls = Response or globals()["Response"]
+    cls = Response or _BaseResponse
     # Keep the URL's reserved characters, escape the rest (spaces, non-ASCII).
     target = quote(location, safe="/:?#[]@!$&'()*+,;=%~")
-    response: Response = cls(
+    response = cls(
         f"<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n"
         f"<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target URL: "
         f'<a href="{_escape(target)}">{_escape(location)}</a>. If not, click the link.\n',

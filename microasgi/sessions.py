@@ -46,7 +46,7 @@ class SessionMixin(MutableMapping[str, Any]):
     accessed = True
 
 
-class SecureCookieSession(dict[str, Any], SessionMixin):  # type: ignore[misc]
+class SecureCookieSession(dict[str, Any], SessionMixin):
     """The default session: a dict that records whether it was read or changed."""
 
     modified = False
@@ -81,7 +81,7 @@ class SecureCookieSession(dict[str, Any], SessionMixin):  # type: ignore[misc]
         self.accessed = True
         return super().__contains__(key)
 
-    def pop(self, key: str, *default: Any) -> Any:  # type: ignore[override]
+    def pop(self, key: str, *default: Any) -> Any:
         self.accessed = self.modified = True
         return super().pop(key, *default)
 
@@ -89,7 +89,7 @@ class SecureCookieSession(dict[str, Any], SessionMixin):  # type: ignore[misc]
         self.accessed = self.modified = True
         return super().popitem()
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         self.accessed = self.modified = True
         super().update(*args, **kwargs)
 
@@ -107,7 +107,7 @@ class NullSession(SecureCookieSession):
             "app.secret_key (or SECRET_KEY in the config) to a long random string."
         )
 
-    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail  # type: ignore[assignment]
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
 
 
 class SessionInterface:

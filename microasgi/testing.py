@@ -226,7 +226,7 @@ async def _lifespan(app: ASGIApp) -> AsyncIterator[None]:
         finally:
             from_app_send.close()
 
-    async with anyio.create_task_group() as tg:
+    async with to_app_send, to_app, from_app_send, from_app, anyio.create_task_group() as tg:
         tg.start_soon(run)
         await to_app_send.send({"type": "lifespan.startup"})
         try:
@@ -340,7 +340,7 @@ class _ClientBase:
         self._preserving = False
         self._preserved: tuple[RequestContext, BaseException | None] | None = None
         self._pushed: tuple[Token[AppContext], Token[RequestContext]] | None = None
-        self._client: httpx.Client | httpx.AsyncClient
+        self._client: Any  # httpx.Client or httpx.AsyncClient
 
     def _build(self, path: str, method: str, kwargs: dict[str, Any]) -> tuple[httpx.Request, bool]:
         follow = bool(kwargs.pop("follow_redirects", False))
@@ -414,7 +414,8 @@ class _ClientBase:
 
     def get_cookie(self, key: str) -> str | None:
         """The value of a stored cookie, or ``None``."""
-        return self._client.cookies.get(key)
+        value: str | None = self._client.cookies.get(key)
+        return value
 
     def delete_cookie(self, key: str, domain: str = "localhost", path: str = "/") -> None:
         """Forget a stored cookie."""
@@ -499,13 +500,13 @@ class TestClient(_Verbs, _ClientBase):
         self._loop: _LoopThread | None = None
         self._lifespan_cm: Any = None
         self._client = httpx.Client(transport=_SyncTransport(self), base_url=base_url)
-        self._finalizer = weakref.finalize(self, _stop_loop, self)
+        self._finalizer: Any = None  # weakref.finalize, once a loop exists
 
     def _portal(self) -> BlockingPortal:
         if self._loop is None:
             self._loop = _LoopThread()
-            self._finalizer.detach()
-            self._finalizer = weakref.finalize(self, self._loop.stop)
+            # Stops the loop thread if the test never closes the client.
+            self._finalizer = weakref.finalize(self, _LoopThread.stop, self._loop)
         assert self._loop.portal is not None
         return self._loop.portal
 
@@ -514,7 +515,7 @@ class TestClient(_Verbs, _ClientBase):
         ``query_string=``, ``headers=``, ``content_type=``, ``follow_redirects=``)."""
         self._finish_preserved()
         request, follow = self._build(path, method, kwargs)
-        response = self._client.send(request, follow_redirects=follow)  # type: ignore[union-attr]
+        response = self._client.send(request, follow_redirects=follow)
         self._push_preserved()
         return _wrap(response)
 
@@ -544,12 +545,9 @@ class TestClient(_Verbs, _ClientBase):
 
     def close(self) -> None:
         """Stop the client's event loop thread."""
-        self._client.close()  # type: ignore[union-attr]
-        self._finalizer()
-
-
-def _stop_loop(client: Any) -> None:
-    """Finalizer placeholder before a loop exists."""
+        self._client.close()
+        if self._finalizer is not None:
+            self._finalizer()
 
 
 async def _teardown_preserved(
@@ -597,7 +595,7 @@ class AsyncTestClient(_Verbs, _ClientBase):
         """Send a request; the arguments are the sync client's."""
         await self._finish_preserved()
         request, follow = self._build(path, method, kwargs)
-        response = await self._client.send(request, follow_redirects=follow)  # type: ignore[misc]
+        response = await self._client.send(request, follow_redirects=follow)
         self._push_preserved()
         return _wrap(response)
 
@@ -621,4 +619,4 @@ class AsyncTestClient(_Verbs, _ClientBase):
         finally:
             cm, self._lifespan_cm = self._lifespan_cm, None
             await cm.__aexit__(tp, exc, tb)
-            await self._client.aclose()  # type: ignore[union-attr]
+            await self._client.aclose()

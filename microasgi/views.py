@@ -45,7 +45,7 @@ class View:
     @classmethod
     def as_view(cls, name: str, *class_args: Any, **class_kwargs: Any) -> Callable[..., Any]:
         """A view function for :meth:`add_url_rule`, named ``name`` (the endpoint)."""
-        view: Callable[..., Any]
+        view: Any
         if cls.init_every_request:
             make: Callable[[], View] = lambda: cls(*class_args, **class_kwargs)  # noqa: E731
         else:
@@ -60,7 +60,7 @@ class View:
 
         else:
 
-            def view(**kwargs: Any) -> Any:  # type: ignore[misc]
+            def view(**kwargs: Any) -> Any:
                 return make().dispatch_request(**kwargs)
 
         for decorator in cls.decorators:
@@ -68,10 +68,10 @@ class View:
         view.__name__ = name
         view.__doc__ = cls.__doc__
         view.__module__ = cls.__module__
-        view.view_class = cls  # type: ignore[attr-defined]
-        view.methods = cls.methods  # type: ignore[attr-defined]
-        view.provide_automatic_options = cls.provide_automatic_options  # type: ignore[attr-defined]
-        return view
+        view.view_class = cls
+        view.methods = cls.methods
+        view.provide_automatic_options = cls.provide_automatic_options
+        return view  # type: ignore[no-any-return]
 
     async def _dispatch_async(self, **kwargs: Any) -> Any:
         if is_async_callable(self.dispatch_request):

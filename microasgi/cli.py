@@ -1,0 +1,815 @@
+"""The ``microasgi`` command: find the app, then serve it, list its routes, open a shell, or
+run the commands registered on ``app.cli``.
+
+It mirrors ``flask``. The app is named with ``--app`` (or ``MICROASGI_APP``) in one of
+these forms:
+
+- ``module:name``: an attribute that is the app, or a factory called without arguments;
+- ``module:create_app("dev", debug=True)``: a factory called with literal arguments;
+- ``module``: its ``app`` or ``application``, else the only app in it, else its
+  ``create_app`` or ``make_app`` factory;
+- ``path/to/file.py`` (``:name`` optional): the file's folder goes on ``sys.path``.
+
+Without ``--app``, ``asgi.py``, ``app.py`` and ``wsgi.py`` in the current folder are
+tried in that order.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib
+import inspect
+import os
+import platform
+import re
+import sys
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _package_version
+from types import ModuleType
+from typing import IO, Any, NamedTuple, TypeVar, cast, overload
+
+import anyio
+import click
+import click.testing
+from click.core import ParameterSource
+
+from .app import MicroASGI
+from .globals import _cv_app, g
+
+__all__ = [
+    "AppGroup",
+    "CliRunner",
+    "MicroASGIGroup",
+    "NoAppException",
+    "ScriptInfo",
+    "cli",
+    "locate_app",
+    "main",
+    "pass_script_info",
+    "prepare_import",
+    "routes_command",
+    "run_command",
+    "shell_command",
+    "with_appcontext",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_DEFAULT_FILES = ("asgi.py", "app.py", "wsgi.py")
+_FACTORY_NAMES = ("create_app", "make_app")
+_TRUTHY = ("1", "true", "yes", "on")
+_NOT_FOUND = (
+    "Could not locate a microasgi application. Use the 'microasgi --app' option,"
+    " 'MICROASGI_APP' environment variable, or an 'asgi.py' or 'app.py' file in the"
+    " current directory."
+)
+
+
+class NoAppException(click.UsageError):
+    """The application could not be found or loaded; the message says what was tried."""
+
+
+# -- finding the app ---------------------------------------------------------------
+
+
+class _Found(NamedTuple):
+    app: MicroASGI
+    #: What uvicorn can import to load the app again ("pkg.mod:app"); None if it cannot.
+    import_string: str | None
+    factory: bool
+
+
+def prepare_import(path: str) -> str:
+    """Turn a file or module path into a module name and put its base folder on ``sys.path``.
+
+    ``src/pkg/views.py`` (``src/pkg`` being a package) gives ``"pkg.views"``, with ``src``
+    on the path; ``examples.hello.app`` gives itself, with the current folder on the path.
+    """
+    path = os.path.realpath(path)
+    stem, ext = os.path.splitext(path)
+    if ext == ".py":
+        path = stem
+    if os.path.basename(path) == "__init__":
+        path = os.path.dirname(path)
+    parts: list[str] = []
+    # Climb out of packages so the module keeps its dotted name (relative imports work).
+    while True:
+        path, name = os.path.split(path)
+        parts.append(name)
+        if not os.path.isfile(os.path.join(path, "__init__.py")):
+            break
+    if sys.path[:1] != [path]:
+        sys.path.insert(0, path)
+    return ".".join(reversed(parts))
+
+
+def locate_app(module_name: str, app_name: str | None = None) -> MicroASGI:
+    """Import ``module_name`` and return the app in it: ``app_name`` (``"app"``,
+    ``"create_app('dev')"``), or when None, the one found by the usual names."""
+    return _locate(module_name, app_name).app
+
+
+def _locate(module_name: str, app_name: str | None) -> _Found:
+    module = _import(module_name)
+    if app_name is None:
+        return _find_in_module(module)
+    return _find_by_expression(module, app_name)
+
+
+def _import(module_name: str) -> ModuleType:
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        missing = exc.name
+        if (
+            isinstance(exc, ModuleNotFoundError)
+            and missing is not None
+            and (module_name == missing or module_name.startswith(missing + "."))
+        ):
+            raise NoAppException(
+                f"Could not import {module_name!r}. Check the module name given to --app"
+                f" (or MICROASGI_APP), and run the command from the project folder (the"
+                f" current one is {os.getcwd()!r})."
+            ) from None
+        # The module exists but something inside it failed to import: the user needs
+        # the real traceback, not "not found".
+        raise NoAppException(
+            f"While importing {module_name!r}, an ImportError was raised:\n\n"
+            f"{traceback.format_exc()}"
+        ) from exc
+
+
+def _find_in_module(module: ModuleType) -> _Found:
+    name = module.__name__
+    for attr in ("app", "application"):
+        value = getattr(module, attr, None)
+        if isinstance(value, MicroASGI):
+            return _Found(value, f"{name}:{attr}", factory=False)
+    apps: dict[int, tuple[str, MicroASGI]] = {}
+    for attr, value in vars(module).items():
+        if isinstance(value, MicroASGI):
+            apps.setdefault(id(value), (attr, value))
+    if len(apps) == 1:
+        attr, app = next(iter(apps.values()))
+        return _Found(app, f"{name}:{attr}", factory=False)
+    if apps:
+        names = ", ".join(sorted(attr for attr, _ in apps.values()))
+        raise NoAppException(
+            f"Detected multiple microasgi applications in module {name!r} ({names})."
+            f" Use '{name}:name' to say which one to use."
+        )
+    for attr in _FACTORY_NAMES:
+        factory = getattr(module, attr, None)
+        if inspect.isfunction(factory):
+            hint = (
+                f"Detected factory {attr!r} in module {name!r}, but could not call it"
+                f" without arguments. Use '{name}:{attr}(args)' to specify arguments."
+            )
+            app = _call_factory(factory, (), {}, f"{name}:{attr}", hint)
+            return _Found(app, f"{name}:{attr}", factory=True)
+    raise NoAppException(
+        f"Failed to find a microasgi application or factory in module {name!r}."
+        f" Use '{name}:name' to name it, or define 'app' or 'create_app' in it."
+    )
+
+
+def _parse_expression(text: str) -> tuple[str, tuple[Any, ...], dict[str, Any], bool]:
+    """``"create_app('dev', x=1)"`` -> ``("create_app", ("dev",), {"x": 1}, True)``."""
+    invalid = NoAppException(
+        f"Failed to parse {text!r} as an attribute name or a function call."
+        " Use 'module:name' or 'module:factory(args)'."
+    )
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        raise invalid from None
+    if isinstance(node, ast.Name):
+        return node.id, (), {}, False
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        raise invalid
+    try:
+        args = tuple(ast.literal_eval(arg) for arg in node.args)
+        kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords if kw.arg}
+    except (ValueError, TypeError, SyntaxError):
+        raise NoAppException(
+            f"Failed to parse the arguments of {text!r}: only literal values"
+            " (strings, numbers, lists, dicts, True/False/None) can be passed."
+        ) from None
+    if len(kwargs) != len(node.keywords):
+        raise invalid
+    return node.func.id, args, kwargs, True
+
+
+def _find_by_expression(module: ModuleType, text: str) -> _Found:
+    name, args, kwargs, called = _parse_expression(text)
+    module_name = module.__name__
+    try:
+        value = getattr(module, name)
+    except AttributeError:
+        raise NoAppException(
+            f"Failed to find attribute {name!r} in {module_name!r}. Check the name after"
+            " the ':' in --app."
+        ) from None
+    if isinstance(value, MicroASGI):
+        if called:
+            raise NoAppException(
+                f"{name!r} in {module_name!r} is an application, not a factory: use"
+                f" '{module_name}:{name}' without parentheses."
+            )
+        return _Found(value, f"{module_name}:{name}", factory=False)
+    if not (inspect.isfunction(value) or inspect.ismethod(value)):
+        raise NoAppException(
+            f"A valid microasgi application was not obtained from '{module_name}:{text}':"
+            f" {name!r} is a {type(value).__name__}, not an application or a factory."
+        )
+    hint = (
+        f"The factory '{module_name}:{text}' could not be called with the specified"
+        f" arguments. Give its arguments as '{module_name}:{name}(args)'."
+    )
+    app = _call_factory(value, args, kwargs, f"{module_name}:{text}", hint)
+    plain = not args and not kwargs
+    return _Found(app, f"{module_name}:{name}" if plain else None, factory=True)
+
+
+def _call_factory(
+    factory: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    where: str,
+    bad_arguments: str,
+) -> MicroASGI:
+    try:
+        app = factory(*args, **kwargs)
+    except TypeError as exc:
+        if _raised_inside(factory, exc):
+            raise
+        raise NoAppException(bad_arguments) from exc
+    if inspect.iscoroutine(app):
+        app.close()
+        raise NoAppException(
+            f"The factory '{where}' is async: make it a plain 'def' that returns the app."
+        )
+    if not isinstance(app, MicroASGI):
+        raise NoAppException(
+            f"A valid microasgi application was not obtained from '{where}': the factory"
+            f" returned a {type(app).__name__}."
+        )
+    return app
+
+
+def _raised_inside(func: Callable[..., Any], exc: BaseException) -> bool:
+    """Whether ``exc`` came from the body of ``func`` rather than from calling it wrongly."""
+    code = getattr(func, "__code__", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+class ScriptInfo:
+    """How the ``microasgi`` command finds the app; the click context object of its commands.
+
+    ``create_app`` (a callable returning the app) wins over ``app_import_path`` (the
+    ``--app`` value). With ``set_debug_flag``, a ``MICROASGI_DEBUG`` variable (which
+    ``--debug`` sets) is applied to the app once loaded.
+    """
+
+    def __init__(
+        self,
+        app_import_path: str | None = None,
+        create_app: Callable[[], MicroASGI] | None = None,
+        set_debug_flag: bool = True,
+    ) -> None:
+        self.app_import_path = app_import_path
+        self.create_app = create_app
+        self.set_debug_flag = set_debug_flag
+        #: Free for extensions to keep data in.
+        self.data: dict[Any, Any] = {}
+        #: Once loaded, what uvicorn can import to load the app in another process
+        #: (``"pkg.module:app"``), or None when the app cannot be imported that way.
+        self.import_string: str | None = None
+        #: Whether :attr:`import_string` names a factory (uvicorn's ``factory=True``).
+        self.factory = False
+        self._app: MicroASGI | None = None
+
+    def load_app(self) -> MicroASGI:
+        """Find, import and return the app; later calls return the same app."""
+        if self._app is not None:
+            return self._app
+        if self.create_app is not None:
+            app = self.create_app()
+            if not isinstance(app, MicroASGI):
+                raise NoAppException(
+                    "A valid microasgi application was not obtained from the create_app"
+                    f" callback: it returned a {type(app).__name__}."
+                )
+            found = _Found(app, None, factory=False)
+        elif self.app_import_path:
+            # Split on the first ':' that does not start a Windows path ("C:\\...").
+            path, *rest = re.split(r":(?![\\/])", self.app_import_path, maxsplit=1)
+            name = rest[0] if rest else None
+            found = _locate(prepare_import(path), name or None)
+        else:
+            found = self._find_default()
+        app = found.app
+        self.import_string, self.factory = found.import_string, found.factory
+        flag = os.environ.get("MICROASGI_DEBUG")
+        if self.set_debug_flag and flag:
+            app.debug = flag.lower() in _TRUTHY
+        self._app = app
+        return app
+
+    def _find_default(self) -> _Found:
+        for filename in _DEFAULT_FILES:
+            if os.path.isfile(filename):
+                return _locate(prepare_import(filename), None)
+        raise NoAppException(_NOT_FOUND)
+
+
+pass_script_info = click.make_pass_decorator(ScriptInfo, ensure=True)
+
+
+# -- running commands inside the app context ------------------------------------------
+
+
+def with_appcontext(f: F) -> F:
+    """Run the click command callback ``f`` inside the app's context (loading the app
+    from the :class:`ScriptInfo`), unless an app context is already active."""
+
+    @click.pass_context
+    def run_in_app_context(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
+        if _cv_app.get(None) is None:
+            app = ctx.ensure_object(ScriptInfo).load_app()
+            ctx.with_resource(app.app_context())
+        return ctx.invoke(f, *args, **kwargs)
+
+    return cast(F, functools.update_wrapper(run_in_app_context, f))
+
+
+def _run_coroutine_function(f: F) -> F:
+    """Let an ``async def`` command run: click only calls functions."""
+    if not inspect.iscoroutinefunction(f):
+        return f
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return anyio.run(functools.partial(f, *args, **kwargs))
+
+    return cast(F, functools.update_wrapper(run, f))
+
+
+class AppGroup(click.Group):
+    """A click group whose commands run inside the app context; ``app.cli`` is one.
+
+    ``@group.command(with_appcontext=False)`` opts a command out; ``async def``
+    commands are run on an event loop; subgroups are ``AppGroup`` too.
+    """
+
+    @overload
+    def command(self, __func: Callable[..., Any]) -> click.Command: ...
+
+    @overload
+    def command(
+        self, *args: Any, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], click.Command]: ...
+
+    def command(
+        self, *args: Any, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], click.Command] | click.Command:
+        """Like :meth:`click.Group.command`, with ``with_appcontext=True`` by default."""
+        if len(args) == 1 and not kwargs and callable(args[0]):
+            return self.command()(args[0])
+        wrap = kwargs.pop("with_appcontext", True)
+
+        def decorator(f: Callable[..., Any]) -> click.Command:
+            f = _run_coroutine_function(f)
+            if wrap:
+                f = with_appcontext(f)
+            make = click.Group.command(self, *args, **kwargs)
+            return cast(Callable[[Callable[..., Any]], click.Command], make)(f)
+
+        return decorator
+
+    @overload
+    def group(self, __func: Callable[..., Any]) -> click.Group: ...
+
+    @overload
+    def group(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Group]: ...
+
+    def group(
+        self, *args: Any, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], click.Group] | click.Group:
+        """Like :meth:`click.Group.group`, making an :class:`AppGroup` by default."""
+        if len(args) == 1 and not kwargs and callable(args[0]):
+            return self.group()(args[0])
+        if kwargs.get("cls") is None:
+            kwargs["cls"] = AppGroup
+        return cast(Callable[[Callable[..., Any]], click.Group], super().group(*args, **kwargs))
+
+
+# -- the microasgi command ---------------------------------------------------------------
+
+
+def _set_app_import_path(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.ensure_object(ScriptInfo).app_import_path = value
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool | None) -> None:
+    source = ctx.get_parameter_source(param.name or "")
+    if value is None or source in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+        return
+    # Through the environment, so that uvicorn's reload and worker processes, which
+    # import the app anew, see it as well.
+    os.environ["MICROASGI_DEBUG"] = "1" if value else "0"
+    info = ctx.ensure_object(ScriptInfo)
+    if info._app is not None and info.set_debug_flag:
+        info._app.debug = value
+
+
+def _load_env_file(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        import dotenv
+    except ImportError:
+        raise click.BadParameter(
+            "python-dotenv must be installed to load an env file: pip install python-dotenv",
+            ctx=ctx,
+            param=param,
+        ) from None
+    dotenv.load_dotenv(value, encoding="utf-8")
+
+
+def _version(package: str) -> str:
+    try:
+        return _package_version(package)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(
+        f"Python {platform.python_version()}\n"
+        f"microasgi {_version('microasgi')}\n"
+        f"uvicorn {_version('uvicorn')}",
+        color=ctx.color,
+    )
+    ctx.exit()
+
+
+_env_file_option = click.Option(
+    ["-e", "--env-file"],
+    type=click.Path(exists=True, dir_okay=False),
+    help="Load environment variables from this file (needs python-dotenv)."
+    " Variables already set in the environment win.",
+    is_eager=True,
+    expose_value=False,
+    callback=_load_env_file,
+)
+_app_option = click.Option(
+    ["-A", "--app"],
+    metavar="IMPORT",
+    envvar="MICROASGI_APP",
+    help="The app to load: 'module:name', 'module:create_app(args)', 'module' or"
+    " 'path/to/file.py'. Default: asgi.py, app.py or wsgi.py in the current folder.",
+    is_eager=True,
+    expose_value=False,
+    callback=_set_app_import_path,
+)
+_debug_option = click.Option(
+    ["--debug/--no-debug"],
+    default=None,
+    envvar="MICROASGI_DEBUG",
+    help="Set the app's debug mode.",
+    expose_value=False,
+    callback=_set_debug,
+)
+_version_option = click.Option(
+    ["--version"],
+    is_flag=True,
+    help="Show the Python, microasgi and uvicorn versions.",
+    is_eager=True,
+    expose_value=False,
+    allow_from_autoenv=False,
+    callback=_show_version,
+)
+
+
+def _print_load_error() -> None:
+    exc = sys.exc_info()[1]
+    if isinstance(exc, click.ClickException):
+        message = f"Error: {exc.format_message()}\n"
+    else:
+        message = traceback.format_exc()
+    click.secho(message, err=True, fg="red")
+
+
+class MicroASGIGroup(AppGroup):
+    """The ``microasgi`` command: ``--app``, ``--debug`` and ``--env-file``; the built-in
+    ``run``, ``routes`` and ``shell``; and the commands of the loaded app's ``app.cli``.
+
+    For a project's own management script: ``MicroASGIGroup(create_app=make_app)``.
+    Options also read ``MICROASGI_<COMMAND>_<OPTION>`` (``MICROASGI_RUN_PORT=8000``).
+    """
+
+    def __init__(
+        self,
+        add_default_commands: bool = True,
+        create_app: Callable[[], MicroASGI] | None = None,
+        add_version_option: bool = True,
+        set_debug_flag: bool = True,
+        **extra: Any,
+    ) -> None:
+        params = list(extra.pop("params", None) or ())
+        params += [_env_file_option, _app_option, _debug_option]
+        if add_version_option:
+            params.append(_version_option)
+        settings = dict(extra.pop("context_settings", None) or {})
+        settings.setdefault("auto_envvar_prefix", "MICROASGI")
+        super().__init__(params=params, context_settings=settings, **extra)
+        self.create_app = create_app
+        self.set_debug_flag = set_debug_flag
+        if add_default_commands:
+            self.add_command(run_command)
+            self.add_command(routes_command)
+            self.add_command(shell_command)
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """Give the context a :class:`ScriptInfo` object unless one is passed in."""
+        if "obj" not in extra and "obj" not in self.context_settings:
+            extra["obj"] = ScriptInfo(
+                create_app=self.create_app, set_debug_flag=self.set_debug_flag
+            )
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse the arguments; with none, help is shown, listing the app's commands too."""
+        if not args and self.no_args_is_help:
+            # The eager options' callbacks have not run yet: read the env file and
+            # MICROASGI_APP now, so the help can list the app's commands.
+            _env_file_option.handle_parse_result(ctx, {}, [])
+            _app_option.handle_parse_result(ctx, {}, [])
+        return super().parse_args(ctx, args)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A built-in command, else one from the loaded app's ``app.cli``."""
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        try:
+            app = ctx.ensure_object(ScriptInfo).load_app()
+        except NoAppException:
+            _print_load_error()
+            return None
+        return cast(click.Command | None, app.cli.get_command(ctx, cmd_name))
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """Find the command to invoke; an app command runs inside the app context."""
+        name, command, rest = super().resolve_command(ctx, args)
+        # Pushed here rather than in get_command, which --help also calls while parsing,
+        # before the context that would pop it again is entered. Plain click commands
+        # added to app.cli get the app context this way too.
+        if command is not None and self.commands.get(name or "") is not command:
+            app = ctx.ensure_object(ScriptInfo).load_app()
+            active = _cv_app.get(None)
+            if active is None or active.app is not app:
+                ctx.with_resource(app.app_context())
+        return name, command, rest
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The built-in commands and the app's; an app that fails to load is reported
+        (in red, on stderr) and only the built-in commands are listed."""
+        names = set(super().list_commands(ctx))
+        try:
+            names.update(ctx.ensure_object(ScriptInfo).load_app().cli.list_commands(ctx))
+        except Exception:
+            _print_load_error()
+        return sorted(names)
+
+
+# -- built-in commands ---------------------------------------------------------------------
+
+
+@click.command("run", short_help="Serve the app with uvicorn.")
+@click.option("--host", "-h", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", "-p", default=5000, show_default=True, help="Port to bind.")
+@click.option(
+    "--reload/--no-reload",
+    default=None,
+    help="Restart when code changes. Default: on with --debug.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Number of worker processes.",
+)
+@click.option("--debug/--no-debug", default=None, help="Set the app's debug mode.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug", "trace"]),
+    default=None,
+    help="uvicorn's log level. Default: 'debug' in debug mode, else 'info'.",
+)
+@click.option(
+    "--proxy-headers/--no-proxy-headers",
+    default=False,
+    show_default=True,
+    help="Trust X-Forwarded-For/Proto from the proxy in front (only behind one).",
+)
+@pass_script_info
+def run_command(
+    info: ScriptInfo,
+    host: str,
+    port: int,
+    reload: bool | None,
+    workers: int,
+    debug: bool | None,
+    log_level: str | None,
+    proxy_headers: bool,
+) -> None:
+    """Serve the app with uvicorn.
+
+    --reload and --workers need the app as an import string (uvicorn starts new
+    processes that import it): give --app as 'module:name' or 'module:factory'.
+    """
+    import uvicorn
+
+    app = info.load_app()
+    if debug is not None:
+        os.environ["MICROASGI_DEBUG"] = "1" if debug else "0"
+        app.debug = debug
+    importable = info.import_string is not None
+    if reload is None:
+        # Debug implies reloading only where uvicorn can do it.
+        reload = app.debug and workers == 1 and importable
+    if reload and workers > 1:
+        raise click.UsageError("--reload and --workers are mutually exclusive.")
+    target: MicroASGI | str = app
+    if reload or workers > 1:
+        if info.import_string is None:
+            raise click.UsageError(
+                "--reload and --workers need an app that uvicorn can import by name,"
+                " but it was loaded from a factory with arguments or a create_app"
+                " callback. Use --app 'module:name' or 'module:create_app'."
+            )
+        target = info.import_string
+    click.echo(f" * Serving microasgi app '{app.name}'")
+    click.echo(f" * Debug mode: {'on' if app.debug else 'off'}")
+    uvicorn.run(
+        target,
+        host=host,
+        port=port,
+        reload=reload,
+        workers=workers if workers > 1 else None,
+        log_level=log_level or ("debug" if app.debug else "info"),
+        proxy_headers=proxy_headers,
+        factory=info.factory and target is not app,
+    )
+
+
+_SORT_KEYS = ("endpoint", "methods", "rule", "match")
+
+
+@click.command("routes", short_help="Show the routes of the app.")
+@click.option(
+    "--sort",
+    "-s",
+    type=click.Choice(_SORT_KEYS),
+    default="endpoint",
+    show_default=True,
+    help="Sort by column; 'match' keeps the order the routes were registered in.",
+)
+@click.option("--all-methods", is_flag=True, help="Show HEAD and OPTIONS too.")
+@with_appcontext
+def routes_command(sort: str, all_methods: bool) -> None:
+    """Show the routes of the app: endpoint, methods and URL rule."""
+    rules = list(_cv_app.get().app.url_map.iter_rules())
+    if not rules:
+        click.echo("No routes were registered.")
+        return
+    hidden = frozenset() if all_methods else frozenset({"HEAD", "OPTIONS"})
+    rows = [
+        (
+            rule.endpoint,
+            "WEBSOCKET" if rule.websocket else ", ".join(sorted(rule.methods - hidden)),
+            rule.rule,
+        )
+        for rule in rules
+    ]
+    if sort != "match":
+        column = _SORT_KEYS.index(sort)
+        rows.sort(key=lambda row: (row[column], row))
+    headers = ("Endpoint", "Methods", "Rule")
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(3)]
+    for row in [headers, tuple("-" * width for width in widths), *rows]:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+@click.command("shell", short_help="Run a Python shell in the app context.")
+@with_appcontext
+def shell_command() -> None:
+    """Run an interactive Python shell in the app context, with ``app``, ``g`` and the
+    names from the app's shell context processors; ``PYTHONSTARTUP`` is run first."""
+    import code
+
+    app = _cv_app.get().app
+    banner = (
+        f"Python {sys.version} on {sys.platform}\nApp: {app.name}\nInstance: {app.instance_path}"
+    )
+    namespace: dict[str, Any] = {}
+    startup = os.environ.get("PYTHONSTARTUP")
+    if startup and os.path.isfile(startup):
+        with open(startup, encoding="utf-8") as file:
+            exec(compile(file.read(), startup, "exec"), namespace)
+    namespace.update(app=app, g=g)
+    for processor in app.shell_context_processors:
+        namespace.update(processor())
+    hook = getattr(sys, "__interactivehook__", None)
+    # Readline and history only make sense at a terminal (not with piped input).
+    if hook is not None and sys.stdin.isatty():
+        try:
+            import readline
+            from rlcompleter import Completer
+        except ImportError:
+            pass
+        else:
+            readline.set_completer(Completer(namespace).complete)
+        hook()
+    code.interact(banner=banner, local=namespace)
+
+
+# -- testing ------------------------------------------------------------------------------
+
+
+class CliRunner(click.testing.CliRunner):
+    """Invokes an app's commands in tests: ``app.test_cli_runner().invoke(args=["hello"])``.
+
+    ``cli`` defaults to ``app.cli``; commands find the app through a :class:`ScriptInfo`.
+    """
+
+    def __init__(self, app: MicroASGI, **kwargs: Any) -> None:
+        self.app = app
+        super().__init__(**kwargs)
+
+    def invoke(
+        self,
+        cli: click.Command | None = None,
+        args: str | Sequence[str] | None = None,
+        input: str | bytes | IO[Any] | None = None,
+        env: Mapping[str, str | None] | None = None,
+        catch_exceptions: bool | None = None,
+        color: bool = False,
+        **extra: Any,
+    ) -> click.testing.Result:
+        """Invoke ``cli`` (default ``app.cli``) with ``args``, as the command line would."""
+        if cli is None:
+            cli = cast(click.Command, self.app.cli)
+        if "obj" not in extra:
+            extra["obj"] = ScriptInfo(create_app=lambda: self.app)
+        return super().invoke(cli, args, input, env, catch_exceptions, color, **extra)
+
+
+cli = MicroASGIGroup(
+    name="microasgi",
+    help="""A general utility script for microasgi applications.
+
+    The app is found from --app, the MICROASGI_APP environment variable, or an
+    asgi.py, app.py or wsgi.py file in the current folder.
+
+    \b
+      microasgi --app hello:app run --debug
+      microasgi --app hello:app routes
+    """,
+)
+
+
+def main() -> None:
+    """Entry point of the ``microasgi`` console script."""
+    cli.main()
+
+
+if __name__ == "__main__":
+    # Run as `python -m microasgi.cli`, this file is `__main__`; use the importable module
+    # so there is one ScriptInfo class, the one the app's commands look up.
+    from microasgi.cli import main as _main
+
+    _main()
