@@ -20,8 +20,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check microasgi tests examples
-	$(BIN)/ruff format --check microasgi tests examples
+	$(BIN)/ruff check microasgi tests examples benchmarks
+	$(BIN)/ruff format --check microasgi tests examples benchmarks
 	$(BIN)/mypy microasgi
 
 clean:

@@ -35,6 +35,7 @@ import traceback
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from datetime import timedelta
 from itertools import chain
+from types import CoroutineType
 from typing import Any, TypeVar, cast
 
 import anyio
@@ -566,8 +567,13 @@ class MicroASGI(Scaffold):
         if kind == _Plan.AWAIT:
             return await (view(**args) if args else view())
         if kind == _Plan.THREAD:
-            return await (run_sync(_call_with_kwargs, view, args) if args else run_sync(view))
-        return view(**args) if args else view()
+            rv = await (run_sync(_call_with_kwargs, view, args) if args else run_sync(view))
+        else:
+            rv = view(**args) if args else view()
+        if isinstance(rv, CoroutineType):
+            # A sync decorator (login_required, say) around an async view.
+            return await rv
+        return rv
 
     def make_default_options_response(self) -> Response:
         """The answer to an automatic OPTIONS request: empty, with ``Allow``."""
@@ -594,7 +600,8 @@ class MicroASGI(Scaffold):
     async def _call(self, func: Callable[..., Any], *args: Any) -> Any:
         if is_async_callable(func):
             return await func(*args)
-        return await run_sync(func, *args)
+        rv = await run_sync(func, *args)
+        return await rv if isinstance(rv, CoroutineType) else rv
 
     def _make_root_plan(self) -> _Plan:
         self._root_plan = _Plan(self, None)
@@ -725,23 +732,34 @@ class MicroASGI(Scaffold):
         server_error = InternalServerError(original_exception=exc)
         blueprints = ctx.request.blueprints if ctx.request is not None else ()
         handler = self._find_error_handler(server_error, blueprints)
+        response = None
         if handler is not None:
             try:
                 response = self.make_response(await self._call(handler, server_error))
-                response.status_code = response.status_code or 500
-                return response
             except Exception as handler_exc:
                 self.logger.error(
                     "The error handler for 500 raised; answering with a bare 500.",
                     exc_info=handler_exc,
                 )
-        if self.debug:
-            return self.response_class(
-                "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-                500,
-                mimetype="text/plain",
+        if response is None and self.debug:
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            response = self.response_class(text, 500, mimetype="text/plain")
+        if response is None:
+            response = server_error.get_response()
+        try:
+            # As in Flask, after_request hooks see the error response too.
+            return await self.process_response(ctx, response, self._plan_for(ctx.request))
+        except Exception as hook_exc:
+            self.logger.error(
+                "An after_request hook failed on the 500 response.", exc_info=hook_exc
             )
-        return server_error.get_response()
+            return response
+
+    def _plan_for(self, request: Request | None) -> _Plan:
+        rule = request.url_rule if request is not None else None
+        if rule is not None and rule.plan is not None:
+            return rule.plan  # type: ignore[no-any-return]
+        return self._root_plan or self._make_root_plan()
 
     def log_exception(self, exc: BaseException, request: Request | None) -> None:
         """Log an unhandled exception with its traceback (override to change)."""
@@ -863,17 +881,23 @@ class MicroASGI(Scaffold):
     async def startup(self) -> None:
         """Run ``before_serving`` functions and enter ``while_serving`` generators."""
         self._started = True
-        async with self.app_context():
+        # `current_app` works in these functions; it is not a request, so
+        # teardown_appcontext hooks do not run for it.
+        token = _cv_app.set(AppContext(self))
+        try:
             for func in self.before_serving_funcs:
                 await self._call(func)
             for gen_func in self.while_serving_gens:
                 gen = gen_func()
                 await gen.__anext__()
                 self._serving_gens.append(gen)
+        finally:
+            _cv_app.reset(token)
 
     async def shutdown(self) -> None:
         """Finish ``while_serving`` generators (last first), then run ``after_serving``."""
-        async with self.app_context():
+        token = _cv_app.set(AppContext(self))
+        try:
             while self._serving_gens:
                 gen = self._serving_gens.pop()
                 try:
@@ -884,7 +908,9 @@ class MicroASGI(Scaffold):
                     raise RuntimeError(f"while_serving generator {gen!r} yielded more than once.")
             for func in self.after_serving_funcs:
                 await self._call(func)
-        self._started = False
+        finally:
+            _cv_app.reset(token)
+            self._started = False
 
     async def _handle_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = await receive()

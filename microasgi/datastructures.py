@@ -156,7 +156,11 @@ class ResponseHeaders(_StarletteMutableHeaders):
             if param is None:
                 continue
             name = name.replace("_", "-")
-            value += f"; {name}" if param is True else f'; {name}="{param}"'
+            if param is True:
+                value += f"; {name}"
+            else:
+                escaped = str(param).replace("\\", "\\\\").replace('"', '\\"')
+                value += f'; {name}="{escaped}"'
         _check_header(key, value)
         self.raw.append((key.lower().encode("latin-1"), value.encode("latin-1")))
 
@@ -175,11 +179,13 @@ class ResponseHeaders(_StarletteMutableHeaders):
         replaced: set[str] = set()
         for key, value in pairs:
             lowered = key.lower()
-            if lowered in replaced:
-                self.add(key, value)
-            else:
-                self[key] = str(value)
-                replaced.add(lowered)
+            values = value if isinstance(value, list | tuple) else [value]
+            for item in values:
+                if lowered in replaced:
+                    self.add(key, item)
+                else:
+                    self[key] = str(item)
+                    replaced.add(lowered)
 
     def setdefault(self, key: str, value: str) -> str:
         _check_header(key, str(value))
@@ -285,10 +291,21 @@ class MIMEAccept:
         return p_type == o_type and p_sub in ("*", o_sub)
 
     def quality(self, offer: str) -> float:
-        """How much the client wants ``offer`` (0 when not at all)."""
+        """How much the client wants ``offer`` (0 when not at all).
+
+        The most specific range that matches decides (RFC 9110): with
+        ``text/html;q=0, */*;q=0.8``, HTML is refused.
+        """
         if not self.values:
             return 1.0
-        return max((q for pattern, q in self.values if self._matches(pattern, offer)), default=0)
+        best_specificity, quality = -1, 0.0
+        for pattern, q in self.values:
+            if not self._matches(pattern, offer):
+                continue
+            specificity = 0 if pattern in ("*", "*/*") else 1 if pattern.endswith("/*") else 2
+            if specificity > best_specificity or (specificity == best_specificity and q > quality):
+                best_specificity, quality = specificity, q
+        return quality
 
     def __contains__(self, offer: object) -> bool:
         return isinstance(offer, str) and self.quality(offer) > 0

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from datetime import datetime, timezone
+from email.utils import format_datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -38,7 +40,9 @@ class HTTPException(Exception):
     an error handler for 404 (or for ``NotFound``) answers instead.
     """
 
-    code: int = 500
+    #: ``None`` on the base class and on user subclasses meant to group others
+    #: (``@app.errorhandler(APIError)`` then catches every subclass, whatever its code).
+    code: int | None = None
     description: str = "The server encountered an error."
 
     def __init__(
@@ -57,7 +61,7 @@ class HTTPException(Exception):
     def name(self) -> str:
         """The status phrase, such as ``"Not Found"``."""
         try:
-            return HTTPStatus(self.code).phrase
+            return HTTPStatus(self.code or 500).phrase
         except ValueError:
             return "Unknown Error"
 
@@ -80,7 +84,7 @@ class HTTPException(Exception):
             return self.response
         from .responses import Response
 
-        return Response(self.get_body(), self.code, self.get_headers())
+        return Response(self.get_body(), self.code or 500, self.get_headers())
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}: {self.description}"
@@ -111,8 +115,26 @@ class SecurityError(BadRequest):
 
 
 class Unauthorized(HTTPException):
+    """401; ``www_authenticate`` (a string or several) becomes ``WWW-Authenticate``."""
+
     code = 401
     description = "The server could not verify that you are authorized to access the URL requested."
+
+    def __init__(
+        self,
+        description: str | None = None,
+        response: Response | None = None,
+        www_authenticate: str | Iterable[str] | None = None,
+    ) -> None:
+        super().__init__(description, response)
+        if isinstance(www_authenticate, str):
+            www_authenticate = [www_authenticate]
+        self.www_authenticate = list(www_authenticate or ())
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        headers = super().get_headers()
+        headers.extend(("WWW-Authenticate", value) for value in self.www_authenticate)
+        return headers
 
 
 class Forbidden(HTTPException):
@@ -244,13 +266,25 @@ class TooManyRequests(HTTPException):
     code = 429
     description = "This user has exceeded an allotted request count. Try again later."
 
-    def __init__(self, description: str | None = None, retry_after: int | None = None) -> None:
-        super().__init__(description)
+    def __init__(
+        self,
+        description: str | None = None,
+        response: Response | None = None,
+        retry_after: int | datetime | None = None,
+    ) -> None:
+        super().__init__(description, response)
         self.retry_after = retry_after
 
     def get_headers(self) -> list[tuple[str, str]]:
         headers = super().get_headers()
-        if self.retry_after is not None:
+        if isinstance(self.retry_after, datetime):
+            moment = self.retry_after
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            headers.append(
+                ("Retry-After", format_datetime(moment.astimezone(timezone.utc), usegmt=True))
+            )
+        elif self.retry_after is not None:
             headers.append(("Retry-After", str(int(self.retry_after))))
         return headers
 

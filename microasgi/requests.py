@@ -41,6 +41,22 @@ class ClientDisconnected(Exception):
     """The client went away before its request body was read in full."""
 
 
+def _clean_text(text: str) -> str:
+    """Replace lone surrogates (undecodable bytes a server passed on) with U+FFFD.
+
+    Left in, they would fail later, wherever the text is encoded: a 500.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = text.encode("utf-8", "replace")
+        return raw.decode("utf-8", "replace")
+    return text
+
+
 def _temporary_file() -> IO[bytes]:
     return tempfile.TemporaryFile("w+b")
 
@@ -161,6 +177,8 @@ class Request:
         # ASGI (HTTP 2.5): `path` includes `root_path`; an older server strips it.
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :] or "/"
+        if not path.isascii():
+            path = _clean_text(path)
         self.root_path = root_path
         self.path = path
         self.url_rule: Rule | None = None
@@ -182,7 +200,8 @@ class Request:
         query = self.scope.get("query_string", b"")
         if not query:
             return MultiDict()
-        return MultiDict(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+        # Raw non-ASCII bytes are UTF-8 as browsers send them; bad bytes are replaced.
+        return MultiDict(parse_qsl(query.decode("utf-8", "replace"), keep_blank_values=True))
 
     @property
     def query_string(self) -> bytes:
@@ -197,7 +216,7 @@ class Request:
     @property
     def full_path(self) -> str:
         """Path and query string: ``/search?q=x`` (``/search?`` without a query)."""
-        return f"{self.path}?{self.query_string.decode('latin-1')}"
+        return f"{self.path}?{self.query_string.decode('utf-8', 'replace')}"
 
     @property
     def scheme(self) -> str:
@@ -240,7 +259,7 @@ class Request:
     def url(self) -> str:
         """The full URL, with the query string."""
         query = self.query_string
-        return f"{self.base_url}?{query.decode('latin-1')}" if query else self.base_url
+        return f"{self.base_url}?{query.decode('utf-8', 'replace')}" if query else self.base_url
 
     @property
     def remote_addr(self) -> str | None:
@@ -358,7 +377,13 @@ class Request:
         if not message.get("more_body", False):
             if max_length is not None and len(body) > max_length:
                 raise RequestEntityTooLarge()
-            self._data = body
+            if len(body) > memory_limit:
+                spool = await run_sync(_temporary_file)
+                await run_sync(spool.write, body)
+                await run_sync(spool.seek, 0)
+                self._spool = spool
+            else:
+                self._data = body
         else:
             await self._load_more(body, max_length, memory_limit)
         if (self._data or self._spool is not None) and self.mimetype in _FORM_TYPES:

@@ -14,6 +14,7 @@ so its ``finally`` runs.
 from __future__ import annotations
 
 import json as _json
+import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -55,6 +56,8 @@ def content_type_for(mimetype: str) -> str:
 
 
 _HTML = b"text/html; charset=utf-8"
+#: Cookie values made of these characters are sent as they are; others are quoted.
+_COOKIE_PLAIN = re.compile(r"[\w!#$%&'()*+\-./:<=>?@\[\]^`{|}~]*", re.ASCII)
 
 
 class Response:
@@ -73,6 +76,7 @@ class Response:
         "_headers",
         "_iter",
         "_raw",
+        "_status_text",
         "direct_passthrough",
         "status_code",
     )
@@ -113,6 +117,7 @@ class Response:
             _check_header("Content-Type", content_type)
             raw.append((b"content-type", content_type.encode("latin-1")))
         self._raw = raw
+        self._status_text: str | None = None
         if status is None:
             self.status_code = self.default_status
         else:
@@ -135,19 +140,25 @@ class Response:
 
     @property
     def status(self) -> str:
-        """The status line: ``"200 OK"``, ``"404 NOT FOUND"``."""
+        """The status line: ``"200 OK"``, ``"404 NOT FOUND"``, or the string it was set to."""
+        text = self._status_text
+        if text is not None and text.partition(" ")[0] == str(self.status_code):
+            return text
         return _status_line(self.status_code)
 
     @status.setter
     def status(self, value: StatusValue | HTTPStatus) -> None:
         if isinstance(value, int):
             self.status_code = int(value)
+            self._status_text = None
             return
-        code, _, _ = value.strip().partition(" ")
+        text = value.strip()
+        code, _, reason = text.partition(" ")
         try:
             self.status_code = int(code)
         except ValueError:
             raise ValueError(f"Invalid status {value!r}: it must start with a number.") from None
+        self._status_text = text if reason else None
 
     # -- headers ---------------------------------------------------------------
 
@@ -218,9 +229,27 @@ class Response:
 
     data = property(get_data, set_data, doc="The body as bytes (settable).")
 
+    @property
+    def mimetype_params(self) -> dict[str, str]:
+        """Parameters of the content type (``{"charset": "utf-8"}``)."""
+        value = self.headers.get("content-type") or ""
+        params = {}
+        for part in value.split(";")[1:]:
+            key, _, val = part.partition("=")
+            params[key.strip().lower()] = val.strip().strip('"')
+        return params
+
+    @property
+    def is_json(self) -> bool:
+        """Whether the body is JSON (``application/json`` or ``*/*+json``)."""
+        mimetype = self.mimetype or ""
+        return mimetype == "application/json" or (
+            mimetype.startswith("application/") and mimetype.endswith("+json")
+        )
+
     def get_json(self, force: bool = False, silent: bool = False) -> Any:
         """The body parsed as JSON (``None`` when not JSON, unless ``force``)."""
-        if not force and self.mimetype != "application/json":
+        if not force and not self.is_json:
             return None
         try:
             return _json.loads(self.get_data())
@@ -249,36 +278,37 @@ class Response:
         partitioned: bool = False,
     ) -> None:
         """Add a ``Set-Cookie`` header; arguments as Flask's."""
-        _, coded = SimpleCookie().value_encode(value)
-        parts = [f"{key}={coded}"]
-        if domain:
-            parts.append(f"Domain={domain}")
+        if not _COOKIE_PLAIN.fullmatch(value):
+            value = SimpleCookie().value_encode(value)[1]  # quoted and escaped
         if isinstance(max_age, timedelta):
             max_age = int(max_age.total_seconds())
-        if max_age is not None:
-            parts.append(f"Max-Age={int(max_age)}")
-            if expires is None:
-                expires = datetime.now(timezone.utc) + timedelta(seconds=max_age)
-        if expires is not None:
-            if isinstance(expires, int | float):
-                expires = datetime.fromtimestamp(expires, timezone.utc)
-            if isinstance(expires, datetime):
-                if expires.tzinfo is None:
-                    expires = expires.replace(tzinfo=timezone.utc)
-                expires = format_datetime(expires.astimezone(timezone.utc), usegmt=True)
-            parts.append(f"Expires={expires}")
-        if secure or partitioned:
-            parts.append("Secure")
-        if httponly:
-            parts.append("HttpOnly")
-        if path is not None:
-            parts.append(f"Path={path}")
+        if expires is None and max_age is not None:
+            expires = datetime.now(timezone.utc) + timedelta(seconds=max_age)
+        if isinstance(expires, int | float):
+            expires = datetime.fromtimestamp(expires, timezone.utc)
+        if isinstance(expires, datetime):
+            if expires.tzinfo is None:
+                expires = expires.replace(tzinfo=timezone.utc)
+            expires = format_datetime(expires.astimezone(timezone.utc), usegmt=True)
         if samesite is not None:
-            if samesite.title() not in ("Strict", "Lax", "None"):
+            samesite = samesite.title()
+            if samesite not in ("Strict", "Lax", "None"):
                 raise ValueError("SameSite must be 'Strict', 'Lax' or 'None'.")
-            parts.append(f"SameSite={samesite.title()}")
-        if partitioned:
-            parts.append("Partitioned")
+        parts = [f"{key}={value}"]
+        # Attribute order as Werkzeug's, so ported tests comparing headers pass.
+        for name, attr in (
+            ("Domain", domain),
+            ("Expires", expires),
+            ("Max-Age", None if max_age is None else int(max_age)),
+            ("Secure", secure or partitioned),
+            ("HttpOnly", httponly),
+            ("Path", path),
+            ("SameSite", samesite),
+            ("Partitioned", partitioned),
+        ):
+            if attr is None or attr is False:
+                continue
+            parts.append(name if attr is True else f"{name}={attr}")
         self.headers.add("Set-Cookie", "; ".join(parts))
 
     def delete_cookie(

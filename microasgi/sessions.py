@@ -14,14 +14,18 @@ A different store (server-side, in a database) is a subclass of
 from __future__ import annotations
 
 import hashlib
+import json
+from base64 import b64decode, b64encode
 from collections.abc import MutableMapping
 from datetime import datetime, timezone
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import Markup
 
 from .json import dumps as _json_dumps
-from .json import loads as _json_loads
 
 if TYPE_CHECKING:
     from .app import MicroASGI
@@ -166,16 +170,65 @@ class SessionInterface:
         raise NotImplementedError()
 
 
-class _TaggedJSON:
-    """JSON with the provider's extra types, as a serializer for itsdangerous."""
+class TaggedJSONSerializer:
+    """The session's JSON: round-trips tuples, bytes, ``Markup``, ``UUID`` and datetimes.
+
+    The format is Flask's (a one-key object such as ``{" t": [...]}`` marks a
+    tagged value), so a cookie written by a Flask app with the same secret
+    key opens unchanged after a port.
+    """
+
+    def _tag(self, value: Any) -> Any:
+        if isinstance(value, tuple):
+            return {" t": [self._tag(item) for item in value]}
+        if isinstance(value, bytes):
+            return {" b": b64encode(value).decode("ascii")}
+        if isinstance(value, Markup) or (hasattr(value, "__html__") and not isinstance(value, str)):
+            return {" m": str(value.__html__())}
+        if isinstance(value, UUID):
+            return {" u": value.hex}
+        if isinstance(value, datetime):
+            when = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+            return {" d": format_datetime(when.astimezone(timezone.utc), usegmt=True)}
+        if isinstance(value, dict):
+            if len(value) == 1:
+                ((key, item),) = value.items()
+                if key in _TAGS:
+                    # A plain dict that looks like a tag: mark its key so it is not mistaken.
+                    return {" di": {f"{key}__": self._tag(item)}}
+            return {key: self._tag(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._tag(item) for item in value]
+        return value
 
     @staticmethod
-    def dumps(value: Any) -> str:
-        return _json_dumps(value, separators=(",", ":"))
+    def _untag(obj: dict[str, Any]) -> Any:
+        if len(obj) != 1:
+            return obj
+        ((key, value),) = obj.items()
+        if key == " t":
+            return tuple(value)
+        if key == " b":
+            return b64decode(value)
+        if key == " m":
+            return Markup(value)
+        if key == " u":
+            return UUID(value)
+        if key == " d":
+            return parsedate_to_datetime(value)
+        if key == " di":
+            ((inner_key, inner_value),) = value.items()
+            return {inner_key[:-2]: inner_value}
+        return obj
 
-    @staticmethod
-    def loads(value: str | bytes) -> Any:
-        return _json_loads(value)
+    def dumps(self, value: Any) -> str:
+        return _json_dumps(self._tag(value), separators=(",", ":"))
+
+    def loads(self, value: str | bytes) -> Any:
+        return json.loads(value, object_hook=self._untag)
+
+
+_TAGS = frozenset({" t", " b", " m", " u", " d", " di"})
 
 
 class SecureCookieSessionInterface(SessionInterface):
@@ -184,7 +237,7 @@ class SecureCookieSessionInterface(SessionInterface):
     salt = "cookie-session"
     digest_method = staticmethod(hashlib.sha1)
     key_derivation = "hmac"
-    serializer = _TaggedJSON()
+    serializer = TaggedJSONSerializer()
     session_class = SecureCookieSession
 
     def get_signing_serializer(self, app: MicroASGI) -> URLSafeTimedSerializer | None:

@@ -22,6 +22,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from contextvars import Token
+from dataclasses import dataclass
 from types import SimpleNamespace, TracebackType
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import unquote, urlencode, urlsplit
@@ -45,7 +46,14 @@ try:
 except ImportError:  # pragma: no cover - cli.py is optional while being written
     CliRunner = None  # type: ignore[assignment,misc]
 
-__all__ = ["AsyncTestClient", "CliRunner", "TestClient", "TestResponse", "build_scope"]
+__all__ = [
+    "AsyncTestClient",
+    "CliRunner",
+    "Cookie",
+    "TestClient",
+    "TestResponse",
+    "build_scope",
+]
 
 _DEFAULT_BASE_URL = "http://localhost"
 
@@ -226,6 +234,10 @@ async def _lifespan(app: ASGIApp) -> AsyncIterator[None]:
         finally:
             from_app_send.close()
 
+    # Errors (a failed startup, the test's own assertion) are raised after the
+    # task group has exited, so the caller sees them bare, not in an ExceptionGroup.
+    failed: str | None = None
+    body_error: BaseException | None = None
     async with to_app_send, to_app, from_app_send, from_app, anyio.create_task_group() as tg:
         tg.start_soon(run)
         await to_app_send.send({"type": "lifespan.startup"})
@@ -234,16 +246,22 @@ async def _lifespan(app: ASGIApp) -> AsyncIterator[None]:
         except anyio.EndOfStream:
             reply = {"type": "lifespan.unsupported"}
         if reply["type"] == "lifespan.startup.failed":
-            raise RuntimeError(f"Lifespan startup failed: {reply.get('message', '')}")
-        try:
-            yield
-        finally:
+            failed = f"Lifespan startup failed: {reply.get('message', '')}"
+        else:
+            try:
+                yield
+            except BaseException as exc:
+                body_error = exc
             if reply["type"] == "lifespan.startup.complete":
                 await to_app_send.send({"type": "lifespan.shutdown"})
                 reply = await from_app.receive()
                 if reply["type"] == "lifespan.shutdown.failed":
-                    raise RuntimeError(f"Lifespan shutdown failed: {reply.get('message', '')}")
-            tg.cancel_scope.cancel()
+                    failed = f"Lifespan shutdown failed: {reply.get('message', '')}"
+        tg.cancel_scope.cancel()
+    if body_error is not None:
+        raise body_error
+    if failed is not None:
+        raise RuntimeError(failed)
 
 
 # -- responses --------------------------------------------------------------------------
@@ -338,7 +356,8 @@ class _ClientBase:
         self.base_url = base_url
         self._root_path = _root_path(base_url)
         self._preserving = False
-        self._preserved: tuple[RequestContext, BaseException | None] | None = None
+        # Contexts kept by `with client:`, each waiting for its teardown.
+        self._preserved: list[tuple[RequestContext, BaseException | None]] = []
         self._pushed: tuple[Token[AppContext], Token[RequestContext]] | None = None
         self._client: Any  # httpx.Client or httpx.AsyncClient
 
@@ -351,25 +370,28 @@ class _ClientBase:
         request = self._client.build_request(
             method.upper(), url, **_request_kwargs(self.application, **kwargs)
         )
-        if not self.use_cookies:
-            request.headers.pop("cookie", None)
         return request, follow
 
     def _keep(self, ctx: RequestContext, error: BaseException | None) -> None:
-        self._preserved = (ctx, error)
+        self._preserved.append((ctx, error))
 
     def _push_preserved(self) -> None:
-        if self._preserved is not None:
-            ctx = self._preserved[0]
+        """Make the last request's context current in the caller's context."""
+        if self._preserved:
+            ctx = self._preserved[-1][0]
             self._pushed = (_cv_app.set(ctx.app_ctx), _cv_request.set(ctx))
 
-    def _pop_pushed(self) -> tuple[RequestContext, BaseException | None] | None:
+    def _pop_pushed(self) -> list[tuple[RequestContext, BaseException | None]]:
+        """Undo :meth:`_push_preserved`; return the kept contexts to tear down."""
         if self._pushed is not None:
             app_token, token = self._pushed
-            _cv_request.reset(token)
-            _cv_app.reset(app_token)
             self._pushed = None
-        preserved, self._preserved = self._preserved, None
+            # Concurrent requests (an async test's task group) push from other
+            # tasks; their tokens belong to contexts that end with those tasks.
+            with suppress(ValueError):
+                _cv_request.reset(token)
+                _cv_app.reset(app_token)
+        preserved, self._preserved = self._preserved, []
         return preserved
 
     def _open_session(self) -> tuple[SessionMixin, RequestContext]:
@@ -384,9 +406,15 @@ class _ClientBase:
     def _save_session(self, session: SessionMixin, ctx: RequestContext) -> None:
         app = self.application
         response = app.response_class()
-        with ctx:
+        # The context is current while saving (a custom interface may read
+        # `request`), but it is not a request: no teardown hooks run.
+        tokens = (_cv_app.set(ctx.app_ctx), _cv_request.set(ctx))
+        try:
             if not app.session_interface.is_null_session(session):
                 app.session_interface.save_session(app, session, response)
+        finally:
+            _cv_request.reset(tokens[1])
+            _cv_app.reset(tokens[0])
         fake = httpx.Response(
             200, headers=[("set-cookie", v) for v in response.headers.getlist("set-cookie")],
             request=httpx.Request("GET", self.base_url),
@@ -410,16 +438,48 @@ class _ClientBase:
         self, key: str, value: str = "", domain: str = "localhost", path: str = "/"
     ) -> None:
         """Store a cookie that later requests send."""
-        self._client.cookies.set(key, value, domain=domain, path=path)
+        self._client.cookies.set(key, value, domain=_jar_domain(domain), path=path)
 
-    def get_cookie(self, key: str) -> str | None:
-        """The value of a stored cookie, or ``None``."""
-        value: str | None = self._client.cookies.get(key)
-        return value
+    def get_cookie(self, key: str, domain: str = "localhost", path: str = "/") -> Cookie | None:
+        """The stored cookie ``key`` (``.value``, ``.domain``, ...), or ``None``."""
+        domains = (domain, _jar_domain(domain))
+        for cookie in self._client.cookies.jar:
+            if cookie.name == key and cookie.domain in domains and cookie.path == path:
+                return Cookie(
+                    key=cookie.name, value=cookie.value or "", domain=domain, path=cookie.path,
+                    expires=cookie.expires, secure=cookie.secure,
+                    http_only=cookie.has_nonstandard_attr("HttpOnly"),
+                )  # fmt: skip
+        return None
 
     def delete_cookie(self, key: str, domain: str = "localhost", path: str = "/") -> None:
         """Forget a stored cookie."""
-        self._client.cookies.delete(key, domain=domain, path=path)
+        for name in (domain, _jar_domain(domain)):
+            with suppress(KeyError):
+                self._client.cookies.jar.clear(name, path, key)
+
+    def _after_response(self) -> None:
+        if not self.use_cookies:
+            self._client.cookies.clear()
+
+
+@dataclass(frozen=True)
+class Cookie:
+    """A cookie the test client holds, as ``client.get_cookie(key)`` returns it."""
+
+    key: str
+    value: str
+    domain: str
+    path: str
+    expires: int | None
+    secure: bool
+    http_only: bool
+
+
+def _jar_domain(domain: str) -> str:
+    # The stdlib cookie jar files a dotless host such as "localhost" under
+    # "localhost.local"; a cookie set for "localhost" must go there to be sent.
+    return domain if "." in domain else f"{domain}.local"
 
 
 def _verb(method: str) -> Callable[..., Any]:
@@ -516,13 +576,12 @@ class TestClient(_Verbs, _ClientBase):
         self._finish_preserved()
         request, follow = self._build(path, method, kwargs)
         response = self._client.send(request, follow_redirects=follow)
+        self._after_response()
         self._push_preserved()
         return _wrap(response)
 
     def _finish_preserved(self) -> None:
-        preserved = self._pop_pushed()
-        if preserved is not None:
-            ctx, error = preserved
+        for ctx, error in self._pop_pushed():
             self._portal().call(_teardown_preserved, self.application, ctx, error)
 
     def __enter__(self) -> TestClient:
@@ -596,13 +655,18 @@ class AsyncTestClient(_Verbs, _ClientBase):
         await self._finish_preserved()
         request, follow = self._build(path, method, kwargs)
         response = await self._client.send(request, follow_redirects=follow)
+        self._after_response()
         self._push_preserved()
         return _wrap(response)
 
     async def _finish_preserved(self) -> None:
-        preserved = self._pop_pushed()
-        if preserved is not None:
-            await _teardown_preserved(self.application, *preserved)
+        for ctx, error in self._pop_pushed():
+            await _teardown_preserved(self.application, ctx, error)
+
+    async def aclose(self) -> None:
+        """Close the client (``async with`` does this for you)."""
+        await self._finish_preserved()
+        await self._client.aclose()
 
     async def __aenter__(self) -> AsyncTestClient:
         self._lifespan_cm = _lifespan(self.application)
