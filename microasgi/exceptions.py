@@ -94,6 +94,8 @@ class HTTPException(Exception):
 
 
 class BadRequest(HTTPException):
+    """400 Bad Request."""
+
     code = 400
     description = "The browser (or proxy) sent a request that this server could not understand."
 
@@ -138,11 +140,15 @@ class Unauthorized(HTTPException):
 
 
 class Forbidden(HTTPException):
+    """403 Forbidden."""
+
     code = 403
     description = "You don't have the permission to access the requested resource."
 
 
 class NotFound(HTTPException):
+    """404 Not Found."""
+
     code = 404
     description = "The requested URL was not found on the server."
 
@@ -167,46 +173,64 @@ class MethodNotAllowed(HTTPException):
 
 
 class NotAcceptable(HTTPException):
+    """406 Not Acceptable."""
+
     code = 406
     description = "The resource is not available in a format the request accepts."
 
 
 class RequestTimeout(HTTPException):
+    """408 Request Timeout."""
+
     code = 408
     description = "The server closed the network connection because the request took too long."
 
 
 class Conflict(HTTPException):
+    """409 Conflict."""
+
     code = 409
     description = "A conflict happened while processing the request."
 
 
 class Gone(HTTPException):
+    """410 Gone."""
+
     code = 410
     description = "The requested URL is no longer available on this server."
 
 
 class LengthRequired(HTTPException):
+    """411 Length Required."""
+
     code = 411
     description = "A request with this method requires a valid Content-Length header."
 
 
 class PreconditionFailed(HTTPException):
+    """412 Precondition Failed."""
+
     code = 412
     description = "The precondition on the request for the URL failed positive evaluation."
 
 
 class RequestEntityTooLarge(HTTPException):
+    """413 Request Entity Too Large."""
+
     code = 413
     description = "The data value transmitted exceeds the capacity limit."
 
 
 class RequestURITooLarge(HTTPException):
+    """414 Request-URI Too Long."""
+
     code = 414
     description = "The length of the requested URL exceeds the capacity limit for this server."
 
 
 class UnsupportedMediaType(HTTPException):
+    """415 Unsupported Media Type."""
+
     code = 415
     description = "The server does not support the media type transmitted in the request."
 
@@ -229,16 +253,22 @@ class RequestedRangeNotSatisfiable(HTTPException):
 
 
 class ExpectationFailed(HTTPException):
+    """417 Expectation Failed."""
+
     code = 417
     description = "The server could not meet the requirements of the Expect header."
 
 
 class ImATeapot(HTTPException):
+    """418 I'm a Teapot."""
+
     code = 418
     description = "This server is a teapot, not a coffee machine."
 
 
 class UnprocessableEntity(HTTPException):
+    """422 Unprocessable Entity."""
+
     code = 422
     description = (
         "The request was well-formed but was unable to be followed due to semantic errors."
@@ -246,16 +276,22 @@ class UnprocessableEntity(HTTPException):
 
 
 class Locked(HTTPException):
+    """423 Locked."""
+
     code = 423
     description = "The resource that is being accessed is locked."
 
 
 class FailedDependency(HTTPException):
+    """424 Failed Dependency."""
+
     code = 424
     description = "The method could not be performed because the requested action depended on another action that failed."  # noqa: E501
 
 
 class PreconditionRequired(HTTPException):
+    """428 Precondition Required."""
+
     code = 428
     description = "This request is required to be conditional."
 
@@ -290,11 +326,15 @@ class TooManyRequests(HTTPException):
 
 
 class RequestHeaderFieldsTooLarge(HTTPException):
+    """431 Request Header Fields Too Large."""
+
     code = 431
     description = "One or more header fields exceeds the maximum size."
 
 
 class UnavailableForLegalReasons(HTTPException):
+    """451 Unavailable For Legal Reasons."""
+
     code = 451
     description = "Unavailable for legal reasons."
 
@@ -316,26 +356,36 @@ class InternalServerError(HTTPException):
 
 
 class NotImplemented(HTTPException):
+    """501 Not Implemented."""
+
     code = 501
     description = "The server does not support the action requested by the browser."
 
 
 class BadGateway(HTTPException):
+    """502 Bad Gateway."""
+
     code = 502
     description = "The proxy server received an invalid response from an upstream server."
 
 
 class ServiceUnavailable(HTTPException):
+    """503 Service Unavailable."""
+
     code = 503
     description = "The server is temporarily unable to service your request."
 
 
 class GatewayTimeout(HTTPException):
+    """504 Gateway Timeout."""
+
     code = 504
     description = "The connection to an upstream server timed out."
 
 
 class HTTPVersionNotSupported(HTTPException):
+    """505 HTTP Version Not Supported."""
+
     code = 505
     description = "The server does not support the HTTP protocol version used in the request."
 
