@@ -33,6 +33,7 @@ import os
 import sys
 import traceback
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from contextlib import AsyncExitStack, suppress
 from datetime import timedelta
 from itertools import chain
 from types import CoroutineType
@@ -40,18 +41,21 @@ from typing import Any, TypeVar, cast
 
 import anyio
 
+from .blueprints import Blueprint
 from .bridge import run_sync, thread_limiter
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .exceptions import (
     HTTPException,
     InternalServerError,
+    NotFound,
     RequestRedirect,
     coerce_http_exception,
 )
 from .globals import _cv_app, _cv_request
 from .json import DefaultJSONProvider, JSONProvider
-from .requests import ClientDisconnected, Request
+from .lifespan import run_lifespan
+from .requests import ClientDisconnected, Request, blueprint_chain, blueprint_lineage
 from .responses import ASGIResponse, Response
 from .routing import BuildError, Map, Rule
 from .scaffold import F, Scaffold, get_root_path, is_async_callable, setupmethod
@@ -102,9 +106,8 @@ class _Plan:
     # (a generator function: calling it only creates the generator).
     AWAIT, THREAD, DIRECT = 0, 1, 2
 
-    def __init__(self, app: MicroASGI, rule: Rule | None) -> None:
-        endpoint = rule.endpoint if rule is not None else None
-        names = _blueprint_chain(endpoint)
+    def __init__(self, app: MicroASGI, rule: Rule | None, blueprints: tuple[str, ...] = ()) -> None:
+        names = blueprint_chain(rule.endpoint) if rule is not None else blueprints
         self.blueprints = names
         scopes = (None, *reversed(names))  # app first, then outer to inner blueprints
         self.preprocessors = tuple(
@@ -130,14 +133,6 @@ class _Plan:
                 self.view_kind = self.DIRECT
             else:
                 self.view_kind = self.THREAD
-
-
-def _blueprint_chain(endpoint: str | None) -> tuple[str, ...]:
-    """``"a.b.view"`` -> ``("a.b", "a")``: the blueprints an endpoint is in, innermost first."""
-    if endpoint is None or "." not in endpoint:
-        return ()
-    parts = endpoint.rpartition(".")[0].split(".")
-    return tuple(".".join(parts[:i]) for i in range(len(parts), 0, -1))
 
 
 class MicroASGI(Scaffold):
@@ -206,7 +201,7 @@ class MicroASGI(Scaffold):
         self.url_build_error_handlers: list[Callable[[BuildError, str, dict[str, Any]], str]] = []
         self.shell_context_processors: list[Callable[[], dict[str, Any]]] = []
         self.extensions: dict[str, Any] = {}
-        self.blueprints: dict[str, Any] = {}
+        self.blueprints: dict[str, Blueprint] = {}
         #: The ASGI app ``__call__`` forwards to: wrap it with ASGI middleware.
         self.asgi_app: ASGIApp = self._asgi_app
         self._stream_rules: set[int] = set()  # ids of rules registered with stream=True
@@ -215,9 +210,23 @@ class MicroASGI(Scaffold):
         self._started = False
         self._serving_gens: list[AsyncGenerator[None, None]] = []
         self._start_lock: anyio.Lock | None = None
-        self._root_plan: _Plan | None = None
+        self._error_plans: dict[str | None, _Plan] = {}
+        self._mounts: list[tuple[str, ASGIApp]] = []
+        #: url_prefix of each registered blueprint, by registration name.
+        self._blueprint_prefixes: dict[str, str | None] = {}
+        self._prefix_table: list[tuple[str, str]] = []
         self._logger: logging.Logger | None = None
         self._cli: Any = None
+        self._jinja_env: Any = None
+        #: Options for the Jinja2 environment, read when it is first created.
+        self.jinja_options: dict[str, Any] = {}
+        if self.has_static_folder:
+            # Flask's static route; `static_url_path` defaults to "/static".
+            self.add_url_rule(
+                f"{self.static_url_path}/<path:filename>",
+                endpoint="static",
+                view_func=self.send_static_file,
+            )
 
     # -- identity and configuration ----------------------------------------------
 
@@ -312,6 +321,75 @@ class MicroASGI(Scaffold):
             self._cli = AppGroup(self.name)
         return self._cli
 
+    # -- templates -------------------------------------------------------------------
+
+    @property
+    def jinja_env(self) -> Any:
+        """The app's Jinja2 environment, created on first use (so Jinja2 loads lazily)."""
+        if self._jinja_env is None:
+            self._jinja_env = self.create_jinja_environment()
+        return self._jinja_env
+
+    def create_jinja_environment(self) -> Any:
+        """Build the Jinja2 environment (override to customise); see :mod:`microasgi.templating`."""
+        from .templating import create_environment
+
+        return create_environment(self)
+
+    def select_jinja_autoescape(self, filename: str | None) -> bool:
+        """Autoescape for ``.html``/``.htm``/``.xml``/``.xhtml`` and for template strings."""
+        if filename is None:
+            return True
+        return filename.endswith((".html", ".htm", ".xml", ".xhtml", ".svg"))
+
+    def update_template_context(self, context: dict[str, Any]) -> None:
+        """Add the context processors' values (app's and current blueprints') to ``context``."""
+        from .templating import update_template_context
+
+        update_template_context(self, context)
+
+    @setupmethod
+    def template_filter(self, name: str | None = None) -> Callable[[F], F]:
+        """Register a Jinja2 filter: ``@app.template_filter("reverse")``."""
+
+        def decorator(f: F) -> F:
+            self.add_template_filter(f, name=name)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def add_template_filter(self, f: Callable[..., Any], name: str | None = None) -> None:
+        self.jinja_env.filters[name or f.__name__] = f
+
+    @setupmethod
+    def template_test(self, name: str | None = None) -> Callable[[F], F]:
+        """Register a Jinja2 test: ``@app.template_test("prime")``."""
+
+        def decorator(f: F) -> F:
+            self.add_template_test(f, name=name)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def add_template_test(self, f: Callable[..., bool], name: str | None = None) -> None:
+        self.jinja_env.tests[name or f.__name__] = f
+
+    @setupmethod
+    def template_global(self, name: str | None = None) -> Callable[[F], F]:
+        """Register a Jinja2 global: ``@app.template_global()``."""
+
+        def decorator(f: F) -> F:
+            self.add_template_global(f, name=name)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def add_template_global(self, f: Callable[..., Any], name: str | None = None) -> None:
+        self.jinja_env.globals[name or f.__name__] = f
+
     # -- setup -------------------------------------------------------------------
 
     def _check_setup_finished(self, f_name: str) -> None:
@@ -373,6 +451,64 @@ class MicroASGI(Scaffold):
                 )
             self.view_functions[endpoint] = view_func
         self.url_map.add(url_rule)
+
+    @setupmethod
+    def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
+        """Register a blueprint: ``url_prefix=``, ``name=`` (to register it twice),
+        ``url_defaults=``, ``cli_group=`` override the blueprint's own settings."""
+        blueprint.register(self, options)
+
+    @setupmethod
+    def mount(self, prefix: str, app: ASGIApp) -> None:
+        """Serve another ASGI app beneath ``prefix``: a Starlette or FastAPI app, another
+        microasgi app, or a WSGI app behind :class:`WSGIApp`.
+
+        Routes of this app win over a mount; a mount gets what no route matched
+        under its prefix (``"/"`` mounts a fallback for everything). The child sees
+        the whole path, with its ``root_path`` extended by ``prefix`` (ASGI 2.5),
+        and its lifespan runs with this app's.
+        """
+        if not prefix.startswith("/"):
+            raise ValueError(f"A mount prefix must start with '/': {prefix!r}.")
+        prefix = prefix.rstrip("/")
+        if any(existing == prefix for existing, _ in self._mounts):
+            raise ValueError(f"An app is already mounted at {prefix or '/'!r}.")
+        self._mounts.append((prefix, app))
+        # Longest prefix first, so the innermost mount claims a path.
+        self._mounts.sort(key=lambda item: len(item[0]), reverse=True)
+
+    def add_middleware(self, middleware_class: type[Any], **options: Any) -> None:
+        """Wrap :attr:`asgi_app` in an ASGI middleware: ``app.add_middleware(GZipMiddleware)``.
+
+        The same as ``app.asgi_app = middleware_class(app.asgi_app, **options)``;
+        the last one added runs first.
+        """
+        self.asgi_app = middleware_class(self.asgi_app, **options)
+
+    def _find_mount(self, path: str) -> tuple[str, ASGIApp] | None:
+        for prefix, app in self._mounts:
+            if not prefix or path == prefix or path.startswith(prefix + "/"):
+                return prefix, app
+        return None
+
+    async def _call_mounted(
+        self,
+        mount: tuple[str, ASGIApp],
+        request: Request,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        prefix, app = mount
+        # Always the whole path, even from a server that stripped root_path itself.
+        child = dict(scope)
+        child["root_path"] = request.root_path + prefix
+        child["path"] = request.root_path + request.path
+        await app(child, receive, send)
+
+    def iter_blueprints(self) -> Iterator[Blueprint]:
+        """Registered blueprints, in registration order."""
+        return iter(self.blueprints.values())
 
     @setupmethod
     def teardown_appcontext(self, f: F) -> F:
@@ -468,6 +604,18 @@ class MicroASGI(Scaffold):
         if not self._got_first_request:
             await self._first_request()
         request = self.request_class(scope, receive)
+        try:
+            rule, request.view_args = self.url_map.match(request.path, request.method)
+        except HTTPException as exc:
+            # Routes first, then mounted apps: a mount only sees paths no route has.
+            mount = self._find_mount(request.path) if self._mounts else None
+            if mount is not None and isinstance(exc, NotFound):
+                await self._call_mounted(mount, request, scope, receive, send)
+                return
+            plan = self._routing_error(request, exc)
+        else:
+            request.url_rule = rule
+            plan = rule.plan
         app_ctx = AppContext(self)
         ctx = RequestContext(self, request, app_ctx)
         app_token = _cv_app.set(app_ctx)
@@ -476,7 +624,7 @@ class MicroASGI(Scaffold):
         preserved = False
         try:
             try:
-                response = await self.full_dispatch_request(ctx)
+                response = await self.full_dispatch_request(ctx, plan)
             except ClientDisconnected:
                 return  # nobody left to answer
             except Exception as exc:
@@ -514,22 +662,21 @@ class MicroASGI(Scaffold):
 
     # -- dispatch ----------------------------------------------------------------
 
-    async def full_dispatch_request(self, ctx: RequestContext) -> Response:
-        """Match, preload, hooks, view, response, after-hooks: steps 2 to 7."""
+    def _routing_error(self, request: Request, exc: HTTPException) -> _Plan:
+        """Keep a 404/405/redirect to raise after the hooks; the plan that answers it."""
+        if isinstance(exc, RequestRedirect):
+            # The router knows the path only; the client needs the whole URL.
+            query = request.query_string.decode("latin-1")
+            exc.new_url = request.root_path + exc.new_url + (f"?{query}" if query else "")
+        request.routing_exception = exc
+        plan = self._error_plan(request.path)
+        request._blueprints = plan.blueprints
+        return plan
+
+    async def full_dispatch_request(self, ctx: RequestContext, plan: _Plan) -> Response:
+        """Preload, hooks, view, response, after-hooks: steps 3 to 7."""
         request = ctx.request
         assert request is not None
-        try:
-            rule, request.view_args = self.url_map.match(request.path, request.method)
-        except HTTPException as exc:
-            if isinstance(exc, RequestRedirect):
-                # The router knows the path only; the client needs the whole URL.
-                query = request.query_string.decode("latin-1")
-                exc.new_url = request.root_path + exc.new_url + (f"?{query}" if query else "")
-            request.routing_exception = exc
-            plan = self._root_plan or self._make_root_plan()
-        else:
-            request.url_rule = rule
-            plan = rule.plan
         try:
             config = self.config
             if plan.preload:
@@ -603,10 +750,6 @@ class MicroASGI(Scaffold):
         rv = await run_sync(func, *args)
         return await rv if isinstance(rv, CoroutineType) else rv
 
-    def _make_root_plan(self) -> _Plan:
-        self._root_plan = _Plan(self, None)
-        return self._root_plan
-
     async def _first_request(self) -> None:
         """Freeze setup and plan every route; run ``before_serving`` if no lifespan did."""
         if self._start_lock is None:
@@ -616,7 +759,14 @@ class MicroASGI(Scaffold):
                 return
             for rule in self.url_map.iter_rules():
                 rule.plan = _Plan(self, rule)
-            self._make_root_plan()
+            self._error_plans.clear()
+            # Longest prefix first, so the innermost blueprint claims a path.
+            prefixes = [
+                (prefix.rstrip("/") or "/", name)
+                for name, prefix in self._blueprint_prefixes.items()
+                if prefix
+            ]
+            self._prefix_table = sorted(prefixes, key=lambda item: len(item[0]), reverse=True)
             self._has_teardown = bool(self.teardown_appcontext_funcs) or any(
                 self.teardown_request_funcs.values()
             )
@@ -759,7 +909,20 @@ class MicroASGI(Scaffold):
         rule = request.url_rule if request is not None else None
         if rule is not None and rule.plan is not None:
             return rule.plan  # type: ignore[no-any-return]
-        return self._root_plan or self._make_root_plan()
+        return self._error_plan(request.path if request is not None else "/")
+
+    def _error_plan(self, path: str) -> _Plan:
+        """The plan for a 404/405 at ``path``: the innermost blueprint whose prefix holds it."""
+        name = None
+        for prefix, candidate in self._prefix_table:
+            if path == prefix or path.startswith(prefix if prefix.endswith("/") else prefix + "/"):
+                name = candidate
+                break
+        plan = self._error_plans.get(name)
+        if plan is None:
+            plan = _Plan(self, None, blueprint_lineage(name) if name else ())
+            self._error_plans[name] = plan
+        return plan
 
     def log_exception(self, exc: BaseException, request: Request | None) -> None:
         """Log an unhandled exception with its traceback (override to change)."""
@@ -797,7 +960,7 @@ class MicroASGI(Scaffold):
 
     def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
         """Let ``url_defaults`` functions fill in ``values`` for ``endpoint``."""
-        for name in (None, *reversed(_blueprint_chain(endpoint))):
+        for name in (None, *reversed(blueprint_chain(endpoint))):
             for func in self.url_default_functions[name]:
                 func(endpoint, values)
 
@@ -914,27 +1077,35 @@ class MicroASGI(Scaffold):
 
     async def _handle_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = await receive()
-        assert message["type"] == "lifespan.startup"
+        if message["type"] != "lifespan.startup":
+            raise RuntimeError(f"Expected lifespan.startup, got {message['type']!r}.")
+        # Mounted children start first (this app's before_serving may use them)
+        # and stop last; Starlette does not forward lifespan to mounts, we do.
+        children = AsyncExitStack()
         try:
+            for _, child in reversed(self._mounts):
+                await children.enter_async_context(run_lifespan(child))
             await self.startup()
         except BaseException as exc:
             self.logger.error("Startup failed", exc_info=exc)
-            await send(
-                {"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"}
-            )
+            with suppress(Exception):
+                await children.aclose()
+            await send({"type": "lifespan.startup.failed", "message": _describe(exc)})
             if not isinstance(exc, Exception):
                 raise
             return
         await send({"type": "lifespan.startup.complete"})
         message = await receive()
-        assert message["type"] == "lifespan.shutdown"
+        if message["type"] != "lifespan.shutdown":
+            raise RuntimeError(f"Expected lifespan.shutdown, got {message['type']!r}.")
         try:
-            await self.shutdown()
+            try:
+                await self.shutdown()
+            finally:
+                await children.aclose()
         except Exception as exc:
             self.logger.error("Shutdown failed", exc_info=exc)
-            await send(
-                {"type": "lifespan.shutdown.failed", "message": f"{type(exc).__name__}: {exc}"}
-            )
+            await send({"type": "lifespan.shutdown.failed", "message": _describe(exc)})
             return
         await send({"type": "lifespan.shutdown.complete"})
 
@@ -991,6 +1162,10 @@ def _parse_form_now(app: MicroASGI, request: Request) -> None:
             _cv_app.reset(token)
 
     anyio.run(parse)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _has_level_handler(logger: logging.Logger) -> bool:

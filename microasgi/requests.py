@@ -41,6 +41,19 @@ class ClientDisconnected(Exception):
     """The client went away before its request body was read in full."""
 
 
+def blueprint_lineage(name: str) -> tuple[str, ...]:
+    """``"a.b"`` -> ``("a.b", "a")``: a blueprint and its parents, innermost first."""
+    parts = name.split(".")
+    return tuple(".".join(parts[:i]) for i in range(len(parts), 0, -1))
+
+
+def blueprint_chain(endpoint: str | None) -> tuple[str, ...]:
+    """``"a.b.view"`` -> ``("a.b", "a")``: an endpoint's blueprints, innermost first."""
+    if endpoint is None or "." not in endpoint:
+        return ()
+    return blueprint_lineage(endpoint.rpartition(".")[0])
+
+
 def _clean_text(text: str) -> str:
     """Replace lone surrogates (undecodable bytes a server passed on) with U+FFFD.
 
@@ -151,6 +164,7 @@ class Request:
 
     __slots__ = (
         "__dict__",
+        "_blueprints",
         "_data",
         "_files",
         "_form",
@@ -184,6 +198,7 @@ class Request:
         self.url_rule: Rule | None = None
         self.view_args: dict[str, Any] | None = None
         self.routing_exception: HTTPException | None = None
+        self._blueprints: tuple[str, ...] | None = None
         self._data: bytes | None = None
         self._spool: IO[bytes] | None = None
         self._stream: RequestStream | None = None
@@ -274,18 +289,21 @@ class Request:
 
     @property
     def blueprints(self) -> list[str]:
-        """Names of the blueprints the matched endpoint belongs to, innermost first."""
-        endpoint = self.endpoint
-        if endpoint is None or "." not in endpoint:
-            return []
-        parts = endpoint.rpartition(".")[0].split(".")
-        return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
+        """Names of the blueprints handling this request, innermost first.
+
+        Those of the matched endpoint; for a 404/405 under a blueprint's URL
+        prefix, that blueprint's (its error handlers answer).
+        """
+        names = self._blueprints
+        if names is None:
+            names = blueprint_chain(self.endpoint)
+        return list(names)
 
     @property
     def blueprint(self) -> str | None:
-        """The (dotted) name of the matched endpoint's blueprint, if any."""
-        endpoint = self.endpoint
-        return endpoint.rpartition(".")[0] if endpoint and "." in endpoint else None
+        """The (dotted) name of the innermost blueprint handling this request, if any."""
+        names = self._blueprints if self._blueprints is not None else blueprint_chain(self.endpoint)
+        return names[0] if names else None
 
     # -- headers ---------------------------------------------------------------
 

@@ -124,6 +124,37 @@ class Scaffold:
     def has_static_folder(self) -> bool:
         return self.static_folder is not None
 
+    @property
+    def jinja_loader(self) -> Any:
+        """A Jinja2 loader for this app's or blueprint's template folder (``None`` if unset)."""
+        if self.template_folder is None:
+            return None
+        from jinja2 import FileSystemLoader
+
+        return FileSystemLoader(os.path.join(self.root_path, self.template_folder))
+
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """Cache lifetime (seconds) for a static file: ``SEND_FILE_MAX_AGE_DEFAULT``."""
+        from .globals import current_app
+
+        value = current_app.config["SEND_FILE_MAX_AGE_DEFAULT"]
+        if value is None:
+            return None
+        if hasattr(value, "total_seconds"):
+            return int(value.total_seconds())
+        return int(value)
+
+    def send_static_file(self, filename: str) -> Any:
+        """The view behind the ``static`` endpoint: a file from :attr:`static_folder`."""
+        if self.static_folder is None:
+            raise RuntimeError(
+                f"{self.name!r} has no static folder, so it cannot serve static files."
+            )
+        from .files import send_from_directory
+
+        folder = os.path.join(self.root_path, self.static_folder)
+        return send_from_directory(folder, filename, max_age=self.get_send_file_max_age(filename))
+
     # -- routes ----------------------------------------------------------------
 
     def route(self, rule: str, **options: Any) -> Callable[[F], F]:

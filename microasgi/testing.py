@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager, suppress
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from contextvars import Token
 from dataclasses import dataclass
 from types import SimpleNamespace, TracebackType
@@ -33,6 +33,7 @@ from anyio.from_thread import BlockingPortal
 
 from .datastructures import Headers
 from .globals import _cv_app, _cv_request
+from .lifespan import run_lifespan
 from .responses import _status_line
 from .typing import ASGIApp, Message, Scope
 
@@ -216,52 +217,6 @@ async def _call_app(
     if status is None:
         raise RuntimeError("The app finished without sending a response.")
     return httpx.Response(status, headers=headers, content=b"".join(chunks), request=request)
-
-
-@asynccontextmanager
-async def _lifespan(app: ASGIApp) -> AsyncIterator[None]:
-    """Run the app's lifespan around the block; an app without lifespan is fine."""
-    to_app_send, to_app = anyio.create_memory_object_stream[Message](2)
-    from_app_send, from_app = anyio.create_memory_object_stream[Message](2)
-    failure: list[BaseException] = []
-
-    async def run() -> None:
-        try:
-            await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}},
-                      to_app.receive, from_app_send.send)  # fmt: skip
-        except BaseException as exc:  # an app that does not speak lifespan
-            failure.append(exc)
-        finally:
-            from_app_send.close()
-
-    # Errors (a failed startup, the test's own assertion) are raised after the
-    # task group has exited, so the caller sees them bare, not in an ExceptionGroup.
-    failed: str | None = None
-    body_error: BaseException | None = None
-    async with to_app_send, to_app, from_app_send, from_app, anyio.create_task_group() as tg:
-        tg.start_soon(run)
-        await to_app_send.send({"type": "lifespan.startup"})
-        try:
-            reply = await from_app.receive()
-        except anyio.EndOfStream:
-            reply = {"type": "lifespan.unsupported"}
-        if reply["type"] == "lifespan.startup.failed":
-            failed = f"Lifespan startup failed: {reply.get('message', '')}"
-        else:
-            try:
-                yield
-            except BaseException as exc:
-                body_error = exc
-            if reply["type"] == "lifespan.startup.complete":
-                await to_app_send.send({"type": "lifespan.shutdown"})
-                reply = await from_app.receive()
-                if reply["type"] == "lifespan.shutdown.failed":
-                    failed = f"Lifespan shutdown failed: {reply.get('message', '')}"
-        tg.cancel_scope.cancel()
-    if body_error is not None:
-        raise body_error
-    if failed is not None:
-        raise RuntimeError(failed)
 
 
 # -- responses --------------------------------------------------------------------------
@@ -587,7 +542,9 @@ class TestClient(_Verbs, _ClientBase):
     def __enter__(self) -> TestClient:
         if self._preserving:
             raise RuntimeError("Cannot nest 'with client' blocks.")
-        self._lifespan_cm = self._portal().wrap_async_context_manager(_lifespan(self.application))
+        self._lifespan_cm = self._portal().wrap_async_context_manager(
+            run_lifespan(self.application)
+        )
         self._lifespan_cm.__enter__()
         self._preserving = True
         return self
@@ -669,7 +626,7 @@ class AsyncTestClient(_Verbs, _ClientBase):
         await self._client.aclose()
 
     async def __aenter__(self) -> AsyncTestClient:
-        self._lifespan_cm = _lifespan(self.application)
+        self._lifespan_cm = run_lifespan(self.application)
         await self._lifespan_cm.__aenter__()
         self._preserving = True
         return self

@@ -465,7 +465,7 @@ def test_version() -> None:
 
 @pytest.fixture
 def routed_app() -> MicroASGI:
-    app = MicroASGI("routed")
+    app = MicroASGI("routed", static_folder=None)
 
     @app.get("/zebra")
     def zebra() -> str:
@@ -486,6 +486,11 @@ def routes_output(app: MicroASGI, *args: str) -> list[str]:
     result = app.test_cli_runner().invoke(cli, ["routes", *args])
     assert result.exit_code == 0, result.output
     return result.output.splitlines()
+
+
+def test_routes_lists_the_static_route_by_default() -> None:
+    app = MicroASGI("with_static")
+    assert routes_output(app)[2:] == ["static    GET      /static/<path:filename>"]
 
 
 def test_routes_table(routed_app: MicroASGI) -> None:
@@ -520,7 +525,7 @@ def test_routes_all_methods(routed_app: MicroASGI) -> None:
 
 
 def test_routes_empty() -> None:
-    assert routes_output(MicroASGI("empty")) == ["No routes were registered."]
+    assert routes_output(MicroASGI("empty", static_folder=None)) == ["No routes were registered."]
 
 
 def test_routes_bad_sort(routed_app: MicroASGI) -> None:
