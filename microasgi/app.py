@@ -68,8 +68,12 @@ from .typing import (
     Scope,
     Send,
 )
+from .websockets import Websocket, WebsocketDisconnect
 
 T = TypeVar("T")
+
+#: A websocket handler's error that no error handler answered (close with 1011).
+_UNHANDLED: Any = object()
 
 _Hook = tuple[Callable[..., Any], bool]  # (function, is_async)
 
@@ -106,18 +110,25 @@ class _Plan:
     # (a generator function: calling it only creates the generator).
     AWAIT, THREAD, DIRECT = 0, 1, 2
 
-    def __init__(self, app: MicroASGI, rule: Rule | None, blueprints: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        app: MicroASGI,
+        rule: Rule | None,
+        blueprints: tuple[str, ...] = (),
+        websocket: bool = False,
+    ) -> None:
         names = blueprint_chain(rule.endpoint) if rule is not None else blueprints
+        websocket = rule.websocket if rule is not None else websocket
         self.blueprints = names
         scopes = (None, *reversed(names))  # app first, then outer to inner blueprints
         self.preprocessors = tuple(
             chain.from_iterable(app.url_value_preprocessors[s] for s in scopes)
         )
-        self.before = _hooks(chain.from_iterable(app.before_request_funcs[s] for s in scopes))
+        before = app.before_websocket_funcs if websocket else app.before_request_funcs
+        after = app.after_websocket_funcs if websocket else app.after_request_funcs
+        self.before = _hooks(chain.from_iterable(before[s] for s in scopes))
         inner_first = (*names, None)
-        self.after = _hooks(
-            chain.from_iterable(reversed(app.after_request_funcs[s]) for s in inner_first)
-        )
+        self.after = _hooks(chain.from_iterable(reversed(after[s]) for s in inner_first))
         self.teardown = _hooks(
             chain.from_iterable(reversed(app.teardown_request_funcs[s]) for s in inner_first)
         )
@@ -210,7 +221,7 @@ class MicroASGI(Scaffold):
         self._started = False
         self._serving_gens: list[AsyncGenerator[None, None]] = []
         self._start_lock: anyio.Lock | None = None
-        self._error_plans: dict[str | None, _Plan] = {}
+        self._error_plans: dict[tuple[str | None, bool], _Plan] = {}
         self._mounts: list[tuple[str, ASGIApp]] = []
         #: url_prefix of each registered blueprint, by registration name.
         self._blueprint_prefixes: dict[str, str | None] = {}
@@ -437,6 +448,11 @@ class MicroASGI(Scaffold):
                 "OPTIONS" not in methods and self.config["PROVIDE_AUTOMATIC_OPTIONS"]
             )
         stream = bool(options.pop("stream", False))
+        if options.get("websocket") and view_func is not None and not is_async_callable(view_func):
+            raise TypeError(
+                f"The websocket handler {view_func.__name__!r} must be async: define it with"
+                " 'async def'."
+            )
         url_rule = self.url_rule_class(
             rule, methods=methods, provide_automatic_options=provide_automatic_options, **options
         )
@@ -594,9 +610,7 @@ class MicroASGI(Scaffold):
         elif kind == "lifespan":
             await self._handle_lifespan(scope, receive, send)
         elif kind == "websocket":
-            # No websocket routes yet: refuse the handshake (403 to the client).
-            await receive()
-            await send({"type": "websocket.close", "code": 1000})
+            await self._handle_websocket(scope, receive, send)
         else:
             raise RuntimeError(f"Unknown ASGI scope type {kind!r}.")
 
@@ -651,6 +665,87 @@ class MicroASGI(Scaffold):
                     request.close()
             _cv_request.reset(req_token)
             _cv_app.reset(app_token)
+
+    async def _handle_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The websocket path: match, contexts, before_websocket hooks, handler, close."""
+        if not self._got_first_request:
+            await self._first_request()
+        ws = Websocket(scope, receive, send)
+        try:
+            rule, ws.view_args = self.url_map.match(ws.path, "GET", websocket=True)
+        except HTTPException as exc:
+            mount = self._find_mount(ws.path) if self._mounts else None
+            if mount is not None and isinstance(exc, NotFound):
+                child = dict(scope, root_path=ws.root_path + mount[0], path=ws.root_path + ws.path)
+                await mount[1](child, receive, send)
+                return
+            ws.routing_exception = exc
+            plan = self._error_plan(ws.path, websocket=True)
+            ws._blueprints = plan.blueprints
+        else:
+            ws.url_rule = rule
+            plan = rule.plan
+        app_ctx = AppContext(self)
+        ctx = RequestContext(self, None, app_ctx, websocket=ws)
+        app_token = _cv_app.set(app_ctx)
+        req_token = _cv_request.set(ctx)
+        error: BaseException | None = None
+        try:
+            try:
+                rv = await self._dispatch_websocket(ws, plan)
+            except WebsocketDisconnect:
+                rv = None
+            except Exception as exc:
+                error = exc
+                rv = await self._handle_websocket_error(ws, exc)
+            for hook, is_async in plan.after:
+                rv = await hook(rv) if is_async else await run_sync(hook, rv)
+            if ws.accepted or rv is None:
+                await ws.close(1011 if error is not None and rv is _UNHANDLED else 1000)
+            else:
+                await ws._deny(self.make_response(rv))
+        finally:
+            try:
+                await self.do_teardown_appcontext(error)
+            finally:
+                _cv_request.reset(req_token)
+                _cv_app.reset(app_token)
+
+    async def _dispatch_websocket(self, ws: Websocket, plan: _Plan) -> Any:
+        if ws.routing_exception is not None:
+            raise ws.routing_exception
+        for preprocess in plan.preprocessors:
+            preprocess(ws.endpoint, ws.view_args)
+        for hook, is_async in plan.before:
+            rv = await hook() if is_async else await run_sync(hook)
+            if rv is not None:
+                return rv
+        assert plan.view is not None
+        return await plan.view(**(ws.view_args or {}))
+
+    async def _handle_websocket_error(self, ws: Websocket, exc: Exception) -> Any:
+        """An error handler's answer to ``exc``, or the HTTP error; unhandled ones are logged.
+
+        Before the handshake is accepted, the answer refuses it; afterwards the
+        socket closes (1011 for an unhandled error).
+        """
+        http_exc = coerce_http_exception(exc)
+        target = http_exc if http_exc is not None else exc
+        handler = self._find_error_handler(target, ws.blueprints)
+        if handler is not None:
+            try:
+                return await self._call(handler, target)
+            except Exception as handler_exc:
+                exc = handler_exc
+                http_exc = None
+        if http_exc is not None:
+            return http_exc.get_response()
+        if self.propagate_exceptions and not ws.accepted:
+            raise exc
+        self.log_exception(exc, ws)
+        if ws.accepted:
+            return _UNHANDLED
+        return InternalServerError().get_response()
 
     async def _teardown(self, ctx: RequestContext, error: BaseException | None) -> None:
         try:
@@ -911,20 +1006,20 @@ class MicroASGI(Scaffold):
             return rule.plan  # type: ignore[no-any-return]
         return self._error_plan(request.path if request is not None else "/")
 
-    def _error_plan(self, path: str) -> _Plan:
+    def _error_plan(self, path: str, websocket: bool = False) -> _Plan:
         """The plan for a 404/405 at ``path``: the innermost blueprint whose prefix holds it."""
         name = None
         for prefix, candidate in self._prefix_table:
             if path == prefix or path.startswith(prefix if prefix.endswith("/") else prefix + "/"):
                 name = candidate
                 break
-        plan = self._error_plans.get(name)
+        plan = self._error_plans.get((name, websocket))
         if plan is None:
-            plan = _Plan(self, None, blueprint_lineage(name) if name else ())
-            self._error_plans[name] = plan
+            lineage = blueprint_lineage(name) if name else ()
+            plan = self._error_plans[(name, websocket)] = _Plan(self, None, lineage, websocket)
         return plan
 
-    def log_exception(self, exc: BaseException, request: Request | None) -> None:
+    def log_exception(self, exc: BaseException, request: Request | Websocket | None) -> None:
         """Log an unhandled exception with its traceback (override to change)."""
         where = f"{request.path} [{request.method}]" if request is not None else "?"
         self.logger.error("Exception on %s", where, exc_info=(type(exc), exc, exc.__traceback__))

@@ -79,6 +79,9 @@ class LocalProxy(Generic[T]):
     def __iter__(self) -> Iterator[Any]:
         return iter(self._get())
 
+    def __aiter__(self) -> Any:
+        return self._get().__aiter__()
+
     def __len__(self) -> int:
         return len(self._get())
 

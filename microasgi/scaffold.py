@@ -98,6 +98,8 @@ class Scaffold:
         self.before_request_funcs: dict[Scope, list[RouteCallable]] = defaultdict(list)
         self.after_request_funcs: dict[Scope, list[AfterRequestCallable]] = defaultdict(list)
         self.teardown_request_funcs: dict[Scope, list[TeardownCallable]] = defaultdict(list)
+        self.before_websocket_funcs: dict[Scope, list[RouteCallable]] = defaultdict(list)
+        self.after_websocket_funcs: dict[Scope, list[AfterRequestCallable]] = defaultdict(list)
         self.url_value_preprocessors: dict[Scope, list[URLValuePreprocessor]] = defaultdict(list)
         self.url_default_functions: dict[Scope, list[URLDefaultCallable]] = defaultdict(list)
         self.template_context_processors: dict[Scope, list[Callable[[], dict[str, Any]]]] = (
@@ -196,6 +198,19 @@ class Scaffold:
         """``route(rule, methods=["PATCH"])``."""
         return self._method_route("PATCH", rule, options)
 
+    def websocket(self, rule: str, **options: Any) -> Callable[[F], F]:
+        """Register the decorated ``async def`` as the websocket handler for ``rule``.
+
+        Inside it, ``websocket`` is the connection (see :mod:`microasgi.websockets`).
+        """
+
+        def decorator(f: F) -> F:
+            endpoint = options.pop("endpoint", None)
+            self.add_url_rule(rule, endpoint, f, websocket=True, **options)
+            return f
+
+        return decorator
+
     def add_url_rule(
         self,
         rule: str,
@@ -228,6 +243,18 @@ class Scaffold:
     def after_request(self, f: F) -> F:
         """Run ``f(response)`` after each request; it must return a response."""
         self.after_request_funcs[None].append(f)
+        return f
+
+    @setupmethod
+    def before_websocket(self, f: F) -> F:
+        """Run ``f()`` before each websocket handler; a returned response refuses the handshake."""
+        self.before_websocket_funcs[None].append(f)
+        return f
+
+    @setupmethod
+    def after_websocket(self, f: F) -> F:
+        """Run ``f(response)`` after each websocket handler (``response`` is usually None)."""
+        self.after_websocket_funcs[None].append(f)
         return f
 
     @setupmethod

@@ -17,10 +17,11 @@ and ``g`` can be inspected after a request, as with Flask's client.
 
 from __future__ import annotations
 
+import json as jsonlib
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager, suppress
 from contextvars import Token
 from dataclasses import dataclass
 from types import SimpleNamespace, TracebackType
@@ -36,6 +37,7 @@ from .globals import _cv_app, _cv_request
 from .lifespan import run_lifespan
 from .responses import _status_line
 from .typing import ASGIApp, Message, Scope
+from .websockets import WebsocketDisconnect
 
 if TYPE_CHECKING:
     from .app import MicroASGI
@@ -53,6 +55,9 @@ __all__ = [
     "Cookie",
     "TestClient",
     "TestResponse",
+    "WebsocketConnection",
+    "WebsocketDenied",
+    "WebsocketSession",
     "build_scope",
 ]
 
@@ -437,6 +442,184 @@ def _jar_domain(domain: str) -> str:
     return domain if "." in domain else f"{domain}.local"
 
 
+# -- websockets ----------------------------------------------------------------------
+
+
+class WebsocketDenied(Exception):
+    """The app refused the websocket handshake; ``response`` is the HTTP answer."""
+
+    def __init__(self, response: TestResponse) -> None:
+        super().__init__(f"websocket refused with {response.status}")
+        self.response = response
+
+
+class WebsocketConnection:
+    """A websocket to the app, from a test: the async API (``await ws.send_text(...)``)."""
+
+    def __init__(self) -> None:
+        self._to_app_send, self._to_app = anyio.create_memory_object_stream[Message](64)
+        self._from_app_send, self._from_app = anyio.create_memory_object_stream[Message](64)
+        self.accepted_subprotocol: str | None = None
+        self.closed = False
+
+    async def _run(self, app: ASGIApp, scope: Scope) -> BaseException | None:
+        try:
+            await app(scope, self._to_app.receive, self._from_app_send.send)
+        except Exception as exc:  # re-raised in the test, where it belongs
+            return exc
+        finally:
+            self._from_app_send.close()
+        return None
+
+    async def _next(self) -> Message:
+        try:
+            return await self._from_app.receive()
+        except anyio.EndOfStream:
+            return {"type": "websocket.close", "code": 1006}
+
+    async def _handshake(self) -> None:
+        await self._to_app_send.send({"type": "websocket.connect"})
+        message = await self._next()
+        if message["type"] == "websocket.accept":
+            self.accepted_subprotocol = message.get("subprotocol")
+            return
+        self.closed = True
+        if message["type"] == "websocket.http.response.start":
+            body = []
+            while (part := await self._next())["type"] == "websocket.http.response.body":
+                body.append(part.get("body", b""))
+                if not part.get("more_body", False):
+                    break
+            request = httpx.Request("GET", "http://localhost/")
+            denial = httpx.Response(
+                message["status"], headers=message.get("headers", []), content=b"".join(body),
+                request=request,
+            )  # fmt: skip
+            raise WebsocketDenied(TestResponse(denial))
+        request = httpx.Request("GET", "http://localhost/")
+        raise WebsocketDenied(TestResponse(httpx.Response(403, request=request)))
+
+    async def send(self, data: str | bytes) -> None:
+        """Send a text or bytes message to the app."""
+        key = "text" if isinstance(data, str) else "bytes"
+        await self._to_app_send.send({"type": "websocket.receive", key: data})
+
+    async def send_text(self, data: str) -> None:
+        await self.send(data)
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.send(data)
+
+    async def send_json(self, data: Any) -> None:
+        await self.send(jsonlib.dumps(data))
+
+    async def receive(self) -> str | bytes:
+        """The app's next message; :class:`WebsocketDisconnect` once it closed the socket."""
+        message = await self._next()
+        if message["type"] == "websocket.close":
+            self.closed = True
+            raise WebsocketDisconnect(message.get("code", 1000), message.get("reason"))
+        text = message.get("text")
+        return text if text is not None else message.get("bytes", b"")  # type: ignore[no-any-return]
+
+    async def receive_text(self) -> str:
+        data = await self.receive()
+        return data.decode() if isinstance(data, bytes) else data
+
+    async def receive_bytes(self) -> bytes:
+        data = await self.receive()
+        return data.encode() if isinstance(data, str) else data
+
+    async def receive_json(self) -> Any:
+        return jsonlib.loads(await self.receive())
+
+    async def close(self, code: int = 1000) -> None:
+        """Close from the client side (the app's receive raises WebsocketDisconnect)."""
+        if not self.closed:
+            self.closed = True
+            with suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+                await self._to_app_send.send({"type": "websocket.disconnect", "code": code})
+
+
+@asynccontextmanager
+async def _websocket(
+    app: ASGIApp, request: httpx.Request, root_path: str, subprotocols: list[str] | None
+) -> AsyncIterator[WebsocketConnection]:
+    scope = _scope(request, root_path)
+    scope.update(
+        type="websocket", scheme="wss" if request.url.scheme == "https" else "ws",
+        subprotocols=list(subprotocols or ()), extensions={"websocket.http.response": {}},
+    )  # fmt: skip
+    for key in ("method", "http_version"):
+        scope.pop(key, None)
+    conn = WebsocketConnection()
+    # As in run_lifespan: errors are raised once the task group has exited,
+    # so the test sees them bare rather than inside an ExceptionGroup.
+    body_error: BaseException | None = None
+    app_error: list[BaseException | None] = [None]
+
+    async def run() -> None:
+        app_error[0] = await conn._run(app, scope)
+
+    streams = (conn._to_app_send, conn._to_app, conn._from_app_send, conn._from_app)
+    async with streams[0], streams[1], streams[2], streams[3], anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        try:
+            await conn._handshake()
+            yield conn
+        except BaseException as exc:
+            body_error = exc
+        await conn.close()
+        with anyio.move_on_after(5):
+            # Let the handler see the disconnect and finish.
+            while (await conn._next())["type"] != "websocket.close":
+                pass
+        tg.cancel_scope.cancel()
+    if app_error[0] is not None:
+        raise app_error[0]
+    if body_error is not None:
+        raise body_error
+
+
+class WebsocketSession:
+    """The sync client's websocket: the :class:`WebsocketConnection` API, not awaited."""
+
+    def __init__(self, portal: BlockingPortal, conn: WebsocketConnection) -> None:
+        self._portal = portal
+        self._conn = conn
+
+    @property
+    def accepted_subprotocol(self) -> str | None:
+        return self._conn.accepted_subprotocol
+
+    def send(self, data: str | bytes) -> None:
+        self._portal.call(self._conn.send, data)
+
+    def send_text(self, data: str) -> None:
+        self._portal.call(self._conn.send_text, data)
+
+    def send_bytes(self, data: bytes) -> None:
+        self._portal.call(self._conn.send_bytes, data)
+
+    def send_json(self, data: Any) -> None:
+        self._portal.call(self._conn.send_json, data)
+
+    def receive(self) -> str | bytes:
+        return self._portal.call(self._conn.receive)
+
+    def receive_text(self) -> str:
+        return self._portal.call(self._conn.receive_text)
+
+    def receive_bytes(self) -> bytes:
+        return self._portal.call(self._conn.receive_bytes)
+
+    def receive_json(self) -> Any:
+        return self._portal.call(self._conn.receive_json)
+
+    def close(self, code: int = 1000) -> None:
+        self._portal.call(self._conn.close, code)
+
+
 def _verb(method: str) -> Callable[..., Any]:
     def call(self: Any, path: str = "/", **kwargs: Any) -> Any:
         return self.open(path, method=method, **kwargs)
@@ -559,6 +742,23 @@ class TestClient(_Verbs, _ClientBase):
             cm, self._lifespan_cm = self._lifespan_cm, None
             cm.__exit__(tp, exc, tb)
 
+    @contextmanager
+    def websocket_connect(
+        self,
+        path: str,
+        subprotocols: list[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[WebsocketSession]:
+        """Open a websocket to the app: ``with client.websocket_connect("/ws") as ws:``.
+
+        A refused handshake raises :class:`WebsocketDenied` with the app's response.
+        """
+        portal = self._portal()
+        request = self._client.build_request("GET", path, headers=headers)
+        cm = _websocket(self.application, request, self._root_path, subprotocols)
+        with portal.wrap_async_context_manager(cm) as conn:
+            yield WebsocketSession(portal, conn)
+
     def close(self) -> None:
         """Stop the client's event loop thread."""
         self._client.close()
@@ -619,6 +819,16 @@ class AsyncTestClient(_Verbs, _ClientBase):
     async def _finish_preserved(self) -> None:
         for ctx, error in self._pop_pushed():
             await _teardown_preserved(self.application, ctx, error)
+
+    def websocket_connect(
+        self,
+        path: str,
+        subprotocols: list[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Open a websocket: ``async with client.websocket_connect("/ws") as ws:``."""
+        request = self._client.build_request("GET", path, headers=headers)
+        return _websocket(self.application, request, self._root_path, subprotocols)
 
     async def aclose(self) -> None:
         """Close the client (``async with`` does this for you)."""

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from .servers import Server, uvicorn
 
@@ -57,6 +59,25 @@ def test_client_disconnect_closes_the_generator(server: Server, kind: str) -> No
     while _state(server)[f"{kind}_closed"] == before:
         assert time.monotonic() < deadline, "generator was not closed after disconnect"
         time.sleep(0.05)
+
+
+def test_websocket_round_trip(server: Server) -> None:
+    url = server.url.replace("http://", "ws://")
+    with connect(f"{url}/ws/echo") as ws:
+        ws.send("hi")
+        assert ws.recv(timeout=5) == "echo: hi"
+        ws.send(b"\x00\x01")
+        assert ws.recv(timeout=5) == b"\x00\x01"
+
+
+def test_websocket_refusal_is_an_http_response(server: Server) -> None:
+    # uvicorn supports the websocket.http.response extension: the client gets
+    # the app's 403 and its body, not a bare refusal.
+    url = server.url.replace("http://", "ws://")
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{url}/ws/private")
+    assert refused.value.response.status_code == 403
+    assert b"Members only." in refused.value.response.body
 
 
 def test_sigterm_finishes_in_flight_requests_and_runs_after_serving(tmp_path: Path) -> None:

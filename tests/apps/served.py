@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import anyio
 
-from microasgi import MicroASGI, request
+from microasgi import MicroASGI, abort, request, websocket
 
 app = MicroASGI(__name__)
 STATE: dict[str, int] = {"started": 0, "async_closed": 0, "sync_closed": 0}
@@ -82,6 +82,17 @@ def forever_sync() -> Iterator[bytes]:
 async def slow() -> str:
     await anyio.sleep(float(request.args.get("seconds", "1")))
     return "finished"
+
+
+@app.websocket("/ws/echo")
+async def ws_echo() -> None:
+    async for message in websocket:
+        await websocket.send(f"echo: {message}" if isinstance(message, str) else message)
+
+
+@app.websocket("/ws/private")
+async def private() -> None:
+    abort(403, "Members only.")
 
 
 broken = MicroASGI("broken")
