@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import views as views
 from .app import Flask, MicroASGI
+from .blueprints import Blueprint
 from .config import Config
 from .ctx import (
     after_this_request,
@@ -36,16 +37,25 @@ from .exceptions import (
     UnsupportedMediaType,
     abort,
 )
+from .flashing import flash, get_flashed_messages
 from .globals import current_app, g, request, session, websocket
 from .json import jsonify
 from .requests import Request
 from .responses import Response, redirect
 from .routing import BuildError
+from .templating import (
+    get_template_attribute,
+    render_template,
+    render_template_string,
+    stream_template,
+    stream_template_string,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BadRequest",
+    "Blueprint",
     "BuildError",
     "Config",
     "Conflict",
@@ -70,14 +80,21 @@ __all__ = [
     "after_this_request",
     "copy_current_request_context",
     "current_app",
+    "flash",
     "g",
+    "get_flashed_messages",
+    "get_template_attribute",
     "has_app_context",
     "has_request_context",
     "jsonify",
     "make_response",
     "redirect",
+    "render_template",
+    "render_template_string",
     "request",
     "session",
+    "stream_template",
+    "stream_template_string",
     "stream_with_context",
     "url_for",
     "views",

@@ -31,6 +31,7 @@ import inspect
 import logging
 import os
 import sys
+import threading
 import traceback
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from contextlib import AsyncExitStack, suppress
@@ -60,6 +61,7 @@ from .responses import ASGIResponse, Response
 from .routing import BuildError, Map, Rule
 from .scaffold import F, Scaffold, get_root_path, is_async_callable, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
+from .templating import template_location
 from .typing import (
     ASGIApp,
     Receive,
@@ -229,6 +231,7 @@ class MicroASGI(Scaffold):
         self._logger: logging.Logger | None = None
         self._cli: Any = None
         self._jinja_env: Any = None
+        self._jinja_lock = threading.Lock()
         #: Options for the Jinja2 environment, read when it is first created.
         self.jinja_options: dict[str, Any] = {}
         if self.has_static_folder:
@@ -338,7 +341,10 @@ class MicroASGI(Scaffold):
     def jinja_env(self) -> Any:
         """The app's Jinja2 environment, created on first use (so Jinja2 loads lazily)."""
         if self._jinja_env is None:
-            self._jinja_env = self.create_jinja_environment()
+            # Two sync views rendering at once in worker threads must not each build one.
+            with self._jinja_lock:
+                if self._jinja_env is None:
+                    self._jinja_env = self.create_jinja_environment()
         return self._jinja_env
 
     def create_jinja_environment(self) -> Any:
@@ -1022,6 +1028,9 @@ class MicroASGI(Scaffold):
     def log_exception(self, exc: BaseException, request: Request | Websocket | None) -> None:
         """Log an unhandled exception with its traceback (override to change)."""
         where = f"{request.path} [{request.method}]" if request is not None else "?"
+        location = template_location(exc)
+        if location is not None:
+            where = f"{where} in {location}"
         self.logger.error("Exception on %s", where, exc_info=(type(exc), exc, exc.__traceback__))
 
     # -- teardown ----------------------------------------------------------------

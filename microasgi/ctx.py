@@ -33,6 +33,11 @@ _sentinel: Any = object()
 class _AppCtxGlobals:
     """``g``: a plain namespace for data during one app context (one request)."""
 
+    if TYPE_CHECKING:
+        # Any attribute may be set and read; these tell type checkers so.
+        def __getattr__(self, name: str) -> Any: ...
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
     def get(self, name: str, default: Any = None) -> Any:
         """An attribute, or ``default``."""
         return self.__dict__.get(name, default)

@@ -1,0 +1,225 @@
+"""tests/apps/matrix.py under every server we support, each started once for the module.
+
+Servers: uvicorn, hypercorn, granian (ASGI interface), gunicorn with 2 uvicorn
+workers, and ``microasgi run --workers 2``. Against each: plain GET, JSON POST,
+a streamed response, lifespan startup, a websocket round trip, and at teardown a
+SIGTERM that must end the server cleanly with ``after_serving`` run in every worker
+that answered a request.
+
+What each server does on SIGTERM (found by running them, and asserted exactly):
+
+- uvicorn (single process) shuts down gracefully, then re-raises the signal it
+  caught, so the process ends killed by SIGTERM: returncode -15.
+- uvicorn's multiprocess supervisor (``microasgi run --workers 2``) stops its
+  workers (each runs lifespan shutdown) and returns normally: 0.
+- hypercorn, granian and the gunicorn master shut down gracefully and exit 0.
+
+Every server here speaks lifespan and websockets: granian only skips lifespan with
+``--interface asginl``, and ``--ws`` is its default. gunicorn's worker class is
+``uvicorn.workers.UvicornWorker``, still shipped by uvicorn 0.54 but deprecated
+there in favour of the ``uvicorn-worker`` package (the DeprecationWarning is raised
+inside the gunicorn subprocess only).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosedOK
+from websockets.sync.client import connect
+
+from microasgi import MicroASGI
+
+from .servers import Server, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = "tests.apps.matrix:app"
+TIMEOUT = 5.0  # seconds, for every request and websocket wait
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How to start one server, and what it is expected to do."""
+
+    name: str
+    args: Callable[[int], list[str]]
+    workers: int
+    sigterm_exit: int  # the returncode a graceful SIGTERM shutdown ends with
+    app_in_main_process: bool  # does the process we start serve requests itself?
+
+
+SERVERS = [
+    Spec(
+        "uvicorn",
+        lambda port: [
+            *("-m", "uvicorn", APP, "--host", "127.0.0.1", "--port", str(port)),
+            *("--log-level", "warning"),  # the output pipe is only read after exit
+        ],
+        workers=1,
+        sigterm_exit=-signal.SIGTERM,
+        app_in_main_process=True,
+    ),
+    Spec(
+        "hypercorn",
+        lambda port: ["-m", "hypercorn", APP, "--bind", f"127.0.0.1:{port}"],
+        workers=1,
+        sigterm_exit=0,
+        # hypercorn serves in-process only with --workers 0; its default of 1
+        # spawns one worker process.
+        app_in_main_process=False,
+    ),
+    Spec(
+        "granian",
+        lambda port: [
+            *("-m", "granian", "--interface", "asgi"),
+            *("--host", "127.0.0.1", "--port", str(port), APP),
+        ],
+        workers=1,
+        sigterm_exit=0,
+        # granian always serves from a spawned worker process, even with one worker.
+        app_in_main_process=False,
+    ),
+    Spec(
+        "gunicorn",
+        lambda port: [
+            *("-m", "gunicorn", "-w", "2", "-k", "uvicorn.workers.UvicornWorker"),
+            # gunicorn >= 25.1 opens a control socket in ~/.gunicorn by default.
+            *("--no-control-socket", "-b", f"127.0.0.1:{port}", APP),
+        ],
+        workers=2,
+        sigterm_exit=0,
+        app_in_main_process=False,
+    ),
+    Spec(
+        "microasgi-run",
+        lambda port: [
+            *("-m", "microasgi.cli", "--app", APP, "run"),
+            *("--port", str(port), "--workers", "2", "--log-level", "warning"),
+        ],
+        workers=2,
+        sigterm_exit=0,
+        app_in_main_process=False,
+    ),
+]
+
+
+@dataclass
+class Running:
+    spec: Spec
+    server: Server
+    shutdown_file: Path
+    client: httpx.Client
+    seen_pids: set[int] = field(default_factory=set)
+
+    def record(self, response: httpx.Response) -> None:
+        self.seen_pids.add(int(response.headers["x-worker-pid"]))
+
+
+@pytest.fixture(scope="module", params=SERVERS, ids=lambda spec: spec.name)
+def running(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Running]:
+    spec: Spec = request.param
+    shutdown_file = tmp_path_factory.mktemp(spec.name) / "shutdown.txt"
+    port = free_port()
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    server = Server(
+        [sys.executable, *spec.args(port)],
+        port,
+        env={"MATRIX_SHUTDOWN_FILE": str(shutdown_file), "PYTHONPATH": pythonpath},
+    )
+    server.wait_ready(timeout=20)
+    # No keep-alive: every request is a new connection, so with several workers
+    # any of them may take it.
+    client = httpx.Client(
+        base_url=server.url, timeout=TIMEOUT, limits=httpx.Limits(max_keepalive_connections=0)
+    )
+    run = Running(spec, server, shutdown_file, client)
+    client.event_hooks["response"].append(run.record)
+    try:
+        yield run
+    finally:
+        client.close()
+        code = server.stop(timeout=15)
+    output = server.output()
+    assert code == spec.sigterm_exit, f"{spec.name} exited {code} on SIGTERM:\n{output}"
+    lines = shutdown_file.read_text().splitlines() if shutdown_file.exists() else []
+    assert all(line.startswith("after_serving ") for line in lines), lines
+    stopped = [int(line.split()[1]) for line in lines]
+    # Once per worker at most (a worker still booting when SIGTERM came has
+    # nothing to shut down), and in every worker that answered a request.
+    assert len(stopped) == len(set(stopped)) <= spec.workers, (lines, output)
+    assert run.seen_pids, "no request reached the server"
+    assert run.seen_pids <= set(stopped), (
+        f"after_serving did not run in {run.seen_pids - set(stopped)}:\n{output}"
+    )
+
+
+def test_plain_get(running: Running) -> None:
+    response = running.client.get("/")
+    assert response.status_code == 200
+    assert response.text == "Hello, World!"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+
+
+def test_json_post_echo(running: Running) -> None:
+    payload = {"name": "ünï", "items": [1, 2.5, None, True], "nested": {"a": []}}
+    response = running.client.post("/json", json=payload)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"echo": payload}
+
+
+def test_streamed_response_arrives_complete(running: Running) -> None:
+    with running.client.stream("GET", "/stream") as response:
+        assert response.status_code == 200
+        assert response.headers.get("transfer-encoding") == "chunked"
+        assert "content-length" not in response.headers
+        body = b"".join(response.iter_raw())
+    assert body == b"".join(f"chunk {i}\n".encode() for i in range(5))
+
+
+def test_lifespan_startup_ran(running: Running) -> None:
+    state = running.client.get("/lifespan").json()
+    # before_serving ran, and from the server's lifespan startup rather than the
+    # first-request fallback used when no lifespan scope ever arrives.
+    assert state["lifespan_scope"] is True
+    assert state["before_serving"] is True
+    assert state["via_lifespan"] is True
+
+
+def test_worker_pids(running: Running) -> None:
+    pids = set()
+    for _ in range(10):
+        response = running.client.get("/pid")
+        assert response.json()["pid"] == int(response.headers["x-worker-pid"])
+        pids.add(response.json()["pid"])
+    # Which worker takes a connection is the kernel's choice: with two workers, ten
+    # requests may all land on one, so only an upper bound is certain.
+    assert 1 <= len(pids) <= running.spec.workers
+    main_pid = running.server.process.pid
+    assert (pids == {main_pid}) is running.spec.app_in_main_process
+
+
+def test_websocket_round_trip(running: Running) -> None:
+    if not hasattr(MicroASGI, "websocket"):
+        pytest.skip("MicroASGI.websocket is not implemented yet (tests/apps/matrix.py has no /ws)")
+    url = running.server.url.replace("http://", "ws://") + "/ws"
+    with connect(url, open_timeout=TIMEOUT, close_timeout=TIMEOUT) as ws:
+        ws.send("hello")
+        assert ws.recv(timeout=TIMEOUT) == "echo hello"
+        ws.send("ünï " * 1000)
+        assert ws.recv(timeout=TIMEOUT) == "echo " + "ünï " * 1000
+        ws.send("bye")
+        assert ws.recv(timeout=TIMEOUT) == "bye"
+        # The handler then closes the connection normally.
+        with pytest.raises(ConnectionClosedOK):
+            ws.recv(timeout=TIMEOUT)
+        assert ws.close_code == 1000
