@@ -37,6 +37,7 @@ from .exceptions import (
     UnsupportedMediaType,
     abort,
 )
+from .files import send_file, send_from_directory
 from .flashing import flash, get_flashed_messages
 from .globals import current_app, g, request, session, websocket
 from .json import jsonify
@@ -92,6 +93,8 @@ __all__ = [
     "render_template",
     "render_template_string",
     "request",
+    "send_file",
+    "send_from_directory",
     "session",
     "stream_template",
     "stream_template_string",

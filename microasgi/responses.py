@@ -56,6 +56,7 @@ def content_type_for(mimetype: str) -> str:
 
 
 _HTML = b"text/html; charset=utf-8"
+_NO_BODY_STATUSES = frozenset({204, 304})
 #: Cookie values made of these characters are sent as they are; others are quoted.
 _COOKIE_PLAIN = re.compile(r"[\w!#$%&'()*+\-./:<=>?@\[\]^`{|}~]*", re.ASCII)
 
@@ -341,8 +342,13 @@ class Response:
                 raw = [pair for pair in raw if pair[0] != b"content-length"]
             else:
                 raw = raw.copy()
-            raw.append((b"content-length", str(len(body)).encode()))
-            await send({"type": "http.response.start", "status": self.status_code, "headers": raw})
+            status = self.status_code
+            if status in _NO_BODY_STATUSES or status < 200:
+                # RFC 9110: these never carry a body, nor a Content-Length.
+                body, head = b"", True
+            else:
+                raw.append((b"content-length", str(len(body)).encode()))
+            await send({"type": "http.response.start", "status": status, "headers": raw})
             await send({"type": "http.response.body", "body": b"" if head else body})
             return
         await send(

@@ -13,7 +13,8 @@ EXPECTED = {
     "has_app_context", "has_request_context", "jsonify", "make_response", "redirect",
     "request", "session", "stream_with_context", "url_for", "views", "websocket",
     "Blueprint", "flash", "get_flashed_messages", "get_template_attribute", "render_template",
-    "render_template_string", "stream_template", "stream_template_string",
+    "render_template_string", "stream_template", "stream_template_string", "send_file",
+    "send_from_directory",
 }  # fmt: skip
 
 

@@ -1165,3 +1165,15 @@ async def test_stream_stops_when_send_raises_oserror() -> None:
 
 def test_response_repr_does_not_crash() -> None:
     assert "200 OK" in repr(Response("x"))
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_no_body_statuses_send_no_content_length(app: Any, client: Any, status: int) -> None:
+    @app.get("/empty")
+    async def empty() -> tuple[str, int]:
+        return "ignored", status
+
+    response = client.get("/empty")
+    assert response.status_code == status
+    assert "content-length" not in response.headers
+    assert response.data == b""
