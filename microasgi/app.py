@@ -57,7 +57,7 @@ from .globals import _cv_app, _cv_request
 from .json import DefaultJSONProvider, JSONProvider
 from .lifespan import run_lifespan
 from .requests import ClientDisconnected, Request, blueprint_chain, blueprint_lineage
-from .responses import ASGIResponse, Response
+from .responses import _HTML, ASGIResponse, Response
 from .routing import BuildError, Map, Rule
 from .scaffold import F, Scaffold, get_root_path, is_async_callable, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
@@ -526,7 +526,16 @@ class MicroASGI(Scaffold):
         child = dict(scope)
         child["root_path"] = request.root_path + prefix
         child["path"] = request.root_path + request.path
-        await app(child, receive, send)
+        await self._run_child(app, child, receive, send)
+
+    async def _run_child(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        # This app is current while a child runs, so the thread bridge (a mounted
+        # WSGIApp's worker threads) is bounded by this app's SYNC_THREAD_LIMIT.
+        token = _cv_app.set(AppContext(self))
+        try:
+            await app(scope, receive, send)
+        finally:
+            _cv_app.reset(token)
 
     def iter_blueprints(self) -> Iterator[Blueprint]:
         """Registered blueprints, in registration order."""
@@ -683,7 +692,7 @@ class MicroASGI(Scaffold):
             mount = self._find_mount(ws.path) if self._mounts else None
             if mount is not None and isinstance(exc, NotFound):
                 child = dict(scope, root_path=ws.root_path + mount[0], path=ws.root_path + ws.path)
-                await mount[1](child, receive, send)
+                await self._run_child(mount[1], child, receive, send)
                 return
             ws.routing_exception = exc
             plan = self._error_plan(ws.path, websocket=True)
@@ -886,8 +895,13 @@ class MicroASGI(Scaffold):
         response), or a tuple ``(body, status)``, ``(body, headers)`` or
         ``(body, status, headers)``.
         """
-        if type(rv) is self.response_class:
-            return rv
+        kind = rv.__class__
+        if kind is str:  # the common cases first, without the general checks
+            return self.response_class._ready(cast(str, rv).encode(), _HTML)
+        if kind is dict:
+            return cast(Response, self.json.response(rv))
+        if kind is self.response_class:
+            return cast(Response, rv)
         status = headers = None
         if isinstance(rv, tuple):
             length = len(rv)

@@ -96,9 +96,11 @@ class AppContext:
     def __init__(self, app: MicroASGI) -> None:
         self.app = app
         self.g: _AppCtxGlobals = app.app_ctx_globals_class()
-        self._tokens: list[Token[AppContext]] = []
+        self._tokens: list[Token[AppContext]] | None = None  # only pushed contexts need it
 
     def push(self) -> None:
+        if self._tokens is None:
+            self._tokens = []
         self._tokens.append(_cv_app.set(self))
 
     def pop(self, exc: BaseException | None = None) -> None:
@@ -106,12 +108,14 @@ class AppContext:
             for func in reversed(self.app.teardown_appcontext_funcs):
                 _run_blocking(func, exc)
         finally:
+            assert self._tokens, "pop() without push()"
             _cv_app.reset(self._tokens.pop())
 
     async def apop(self, exc: BaseException | None = None) -> None:
         try:
             await self.app.do_teardown_appcontext(exc)
         finally:
+            assert self._tokens, "pop() without push()"
             _cv_app.reset(self._tokens.pop())
 
     def __enter__(self) -> AppContext:
@@ -159,7 +163,7 @@ class RequestContext:
         self.websocket = websocket
         self._session: SessionMixin | None = None
         self._after_request_functions: list[Callable[[Response], Any]] = []
-        self._tokens: list[tuple[Token[AppContext] | None, Token[RequestContext]]] = []
+        self._tokens: list[tuple[Token[AppContext] | None, Token[RequestContext]]] | None = None
 
     @property
     def session(self) -> SessionMixin:
@@ -183,9 +187,12 @@ class RequestContext:
         current = _cv_app.get(None)
         if current is None or current is not self.app_ctx:
             app_token = _cv_app.set(self.app_ctx)
+        if self._tokens is None:
+            self._tokens = []
         self._tokens.append((app_token, _cv_request.set(self)))
 
     def pop(self, exc: BaseException | None = None) -> None:
+        assert self._tokens, "pop() without push()"
         app_token, token = self._tokens.pop()
         try:
             if self.request is not None:
@@ -202,6 +209,7 @@ class RequestContext:
                 _cv_app.reset(app_token)
 
     async def apop(self, exc: BaseException | None = None) -> None:
+        assert self._tokens, "pop() without push()"
         app_token, token = self._tokens.pop()
         try:
             if self.request is not None:

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timezone
 from typing import IO, Any
 
+from .responses import content_type_bytes
+
 __all__ = ["DefaultJSONProvider", "JSONProvider", "dumps", "jsonify", "loads"]
 
 
@@ -174,7 +176,7 @@ class DefaultJSONProvider(JSONProvider):
         indented by 2 when ``compact`` is false (or ``None`` and the app is in
         debug mode), and ends with a newline.
         """
-        obj = _response_obj(args, kwargs)
+        obj = args[0] if len(args) == 1 and not kwargs else _response_obj(args, kwargs)
         compact = self.compact
         if compact is None:
             compact = not self._app.debug
@@ -184,7 +186,11 @@ class DefaultJSONProvider(JSONProvider):
         else:
             # A subclass that customises dumps must see every serialisation.
             body = self.dumps(obj, **_LAYOUTS[layout])
-        return self._app.response_class(f"{body}\n", mimetype=self.mimetype)
+        response_class = self._app.response_class
+        if hasattr(response_class, "_ready"):  # microasgi's Response: skip the argument parsing
+            content_type = content_type_bytes(self.mimetype)
+            return response_class._ready(f"{body}\n".encode(), content_type)
+        return response_class(f"{body}\n", mimetype=self.mimetype)
 
 
 def _app_or_none() -> Any:

@@ -376,12 +376,25 @@ class Request:
     async def _load_body(self, max_length: int | None, memory_limit: int) -> None:
         """Read the whole body (bounded), then parse it if it is a form."""
         declared = None
+        chunked = False
         for name, value in self.scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit():
                     raise BadRequest("The Content-Length header is not a valid number.")
                 declared = int(value)
-                break
+            elif name == b"transfer-encoding":
+                chunked = True
+        if (
+            declared is None
+            and not chunked
+            and self.method in _BODYLESS
+            and self.scope.get("http_version") in _HTTP1
+        ):
+            # An HTTP/1.x GET without Content-Length or Transfer-Encoding has no
+            # body (RFC 9112 6.3): nothing to wait for. HTTP/2 may send one anyway,
+            # and other methods are always read, so no body is ever dropped.
+            self._data = b""
+            return
         if max_length is not None and declared is not None and declared > max_length:
             # Refuse before reading anything, so `Expect: 100-continue` clients
             # never send the body at all.
@@ -620,4 +633,6 @@ class Request:
 
 
 _MISSING: Any = object()
+_HTTP1 = frozenset({"1.1", "1.0"})
+_BODYLESS = frozenset({"GET", "HEAD"})
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})

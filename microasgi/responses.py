@@ -56,6 +56,17 @@ def content_type_for(mimetype: str) -> str:
 
 
 _HTML = b"text/html; charset=utf-8"
+_TEXT_TYPE_CACHE: dict[str, bytes] = {}
+
+
+def content_type_bytes(mimetype: str) -> bytes:
+    """:func:`content_type_for` as header bytes, remembered per mimetype."""
+    value = _TEXT_TYPE_CACHE.get(mimetype)
+    if value is None:
+        value = _TEXT_TYPE_CACHE[mimetype] = content_type_for(mimetype).encode("latin-1")
+    return value
+
+
 _NO_BODY_STATUSES = frozenset({204, 304})
 #: Cookie values made of these characters are sent as they are; others are quoted.
 _COOKIE_PLAIN = re.compile(r"[\w!#$%&'()*+\-./:<=>?@\[\]^`{|}~]*", re.ASCII)
@@ -128,6 +139,25 @@ class Response:
         self.set_data(response) if isinstance(
             response, str | bytes | bytearray
         ) else self._set_body(response)
+
+    @classmethod
+    def _ready(cls, body: bytes, content_type: bytes) -> Response:
+        """A 200 response whose body and content type are already bytes (the hot path).
+
+        Skips the constructor's argument handling; a subclass with its own
+        ``__init__`` is built through it instead.
+        """
+        if cls.__init__ is not Response.__init__:
+            return cls(body, content_type=content_type.decode("latin-1"))
+        self = object.__new__(cls)
+        self._headers = None
+        self.direct_passthrough = False
+        self._raw = [(b"content-type", content_type)]
+        self._status_text = None
+        self.status_code = cls.default_status
+        self._body = body
+        self._iter = None
+        return self
 
     def _set_body(self, response: Any) -> None:
         if response is None:
@@ -336,12 +366,11 @@ class Response:
         body = self._body
         if body is not None:
             raw = self._raw
-            if self._headers is not None or not raw or raw[-1][0] != b"content-type":
-                # Someone may have set Content-Length already; otherwise only the
-                # content type is in the list, and the check can be skipped.
-                raw = [pair for pair in raw if pair[0] != b"content-length"]
+            if self._headers is None and len(raw) == 1:
+                # Only the content type, set by the constructor: nothing to filter.
+                raw = [raw[0]]
             else:
-                raw = raw.copy()
+                raw = [pair for pair in raw if pair[0] != b"content-length"]
             status = self.status_code
             if status in _NO_BODY_STATUSES or status < 200:
                 # RFC 9110: these never carry a body, nor a Content-Length.
