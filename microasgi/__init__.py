@@ -51,6 +51,7 @@ from .templating import (
     stream_template,
     stream_template_string,
 )
+from .wsgi import WSGIApp
 
 __version__ = "0.1.0"
 
@@ -77,6 +78,7 @@ __all__ = [
     "Unauthorized",
     "UnprocessableEntity",
     "UnsupportedMediaType",
+    "WSGIApp",
     "abort",
     "after_this_request",
     "copy_current_request_context",

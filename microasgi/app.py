@@ -43,7 +43,12 @@ from typing import Any, TypeVar, cast
 import anyio
 
 from .blueprints import Blueprint
-from .bridge import run_sync, thread_limiter
+from .bridge import (
+    release_request_slot,
+    release_request_thread,
+    run_in_request_thread,
+    thread_limiter,
+)
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .exceptions import (
@@ -94,6 +99,16 @@ def _call_with_kwargs(func: Callable[..., T], kwargs: dict[str, Any]) -> T:
     return func(**kwargs)
 
 
+def _missing_view(endpoint: str) -> Callable[..., Any]:
+    async def missing(**kwargs: Any) -> Any:
+        raise LookupError(
+            f"No view function is registered for endpoint {endpoint!r}. Pass view_func= to"
+            f" add_url_rule(), or register one with @app.endpoint({endpoint!r})."
+        )
+
+    return missing
+
+
 class _Plan:
     """What serving one route takes, worked out once: hooks that apply, how to call the view."""
 
@@ -138,7 +153,8 @@ class _Plan:
         self.view: Callable[..., Any] | None = None
         self.view_kind = self.AWAIT
         if rule is not None:
-            view = app.view_functions[rule.endpoint]
+            # A rule may exist only for building URLs (Flask allows it): answered 500.
+            view = app.view_functions.get(rule.endpoint) or _missing_view(rule.endpoint)
             self.view = view
             if is_async_callable(view):
                 self.view_kind = self.AWAIT
@@ -672,12 +688,16 @@ class MicroASGI(Scaffold):
             if preserve is not None:
                 preserve(ctx, error)
                 preserved = True
+                release_request_slot(ctx)
         finally:
             if not preserved:
-                if self._has_teardown:
-                    await self._teardown(ctx, error)
-                else:
-                    request.close()
+                try:
+                    if self._has_teardown:
+                        await self._teardown(ctx, error)
+                    else:
+                        request.close()
+                finally:
+                    release_request_thread(ctx)
             _cv_request.reset(req_token)
             _cv_app.reset(app_token)
 
@@ -714,7 +734,7 @@ class MicroASGI(Scaffold):
                 error = exc
                 rv = await self._handle_websocket_error(ws, exc)
             for hook, is_async in plan.after:
-                rv = await hook(rv) if is_async else await run_sync(hook, rv)
+                rv = await hook(rv) if is_async else await run_in_request_thread(hook, rv)
             if ws.accepted or rv is None:
                 await ws.close(1011 if error is not None and rv is _UNHANDLED else 1000)
             else:
@@ -723,6 +743,7 @@ class MicroASGI(Scaffold):
             try:
                 await self.do_teardown_appcontext(error)
             finally:
+                release_request_thread(ctx)
                 _cv_request.reset(req_token)
                 _cv_app.reset(app_token)
 
@@ -732,7 +753,7 @@ class MicroASGI(Scaffold):
         for preprocess in plan.preprocessors:
             preprocess(ws.endpoint, ws.view_args)
         for hook, is_async in plan.before:
-            rv = await hook() if is_async else await run_sync(hook)
+            rv = await hook() if is_async else await run_in_request_thread(hook)
             if rv is not None:
                 return rv
         assert plan.view is not None
@@ -797,7 +818,7 @@ class MicroASGI(Scaffold):
             for preprocess in plan.preprocessors:
                 preprocess(request.endpoint, request.view_args)
             for hook, is_async in plan.before:
-                rv = await hook() if is_async else await run_sync(hook)
+                rv = await hook() if is_async else await run_in_request_thread(hook)
                 if rv is not None:
                     break
             else:
@@ -824,7 +845,11 @@ class MicroASGI(Scaffold):
         if kind == _Plan.AWAIT:
             return await (view(**args) if args else view())
         if kind == _Plan.THREAD:
-            rv = await (run_sync(_call_with_kwargs, view, args) if args else run_sync(view))
+            rv = await (
+                run_in_request_thread(_call_with_kwargs, view, args)
+                if args
+                else run_in_request_thread(view)
+            )
         else:
             rv = view(**args) if args else view()
         if isinstance(rv, CoroutineType):
@@ -848,7 +873,9 @@ class MicroASGI(Scaffold):
         for func in ctx._after_request_functions:
             response = await self._call(func, response)
         for hook, is_async in plan.after:
-            response = await hook(response) if is_async else await run_sync(hook, response)
+            response = (
+                await hook(response) if is_async else await run_in_request_thread(hook, response)
+            )
         session = ctx._session
         if session is not None and not self.session_interface.is_null_session(session):
             self.session_interface.save_session(self, session, response)
@@ -857,7 +884,7 @@ class MicroASGI(Scaffold):
     async def _call(self, func: Callable[..., Any], *args: Any) -> Any:
         if is_async_callable(func):
             return await func(*args)
-        rv = await run_sync(func, *args)
+        rv = await run_in_request_thread(func, *args)
         return await rv if isinstance(rv, CoroutineType) else rv
 
     async def _first_request(self) -> None:

@@ -1,26 +1,54 @@
-"""The one bridge from the event loop to worker threads.
+"""The bridge from the event loop to worker threads.
 
-Sync views, sync hooks, sync generators and (later) WSGI apps all run through
-:func:`run_sync`: the call happens in an anyio worker thread, with a copy of the
-caller's context (so ``request``, ``g`` and ``current_app`` work there), at most
-``SYNC_THREAD_LIMIT`` at once per app (more calls queue, they never fail), and a
-cancelled caller waits for the thread to finish instead of abandoning it.
+Sync views, sync hooks and sync generators run through
+:func:`run_in_request_thread`: every sync call of one request runs on the
+same worker thread, as under a threaded WSGI server, so code that keeps
+thread-bound things on ``g`` (a ``sqlite3`` connection opened in
+``before_request`` and closed in ``teardown_appcontext``) works unchanged.
+The request leases that thread on its first sync call and gives it back when
+it ends. The guarantees of ``anyio.to_thread.run_sync`` hold:
+
+- each call runs in a copy of the caller's context (``request``, ``g`` and
+  ``current_app`` work there);
+- at most ``SYNC_THREAD_LIMIT`` requests hold a thread at once (per app and
+  event loop); others wait their turn, they never fail;
+- a caller that is cancelled waits for its call to finish; nothing is
+  abandoned mid-call.
+
+:func:`run_sync` is the plain hop (any anyio worker thread, bounded by the
+current app's limit): for work with no thread affinity, such as a WSGI app's
+request, file reads outside a request, or lifespan hooks.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from contextlib import suppress
+from contextvars import Context, copy_context
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
 import anyio.to_thread
 from anyio.lowlevel import RunVar
 
-from .globals import _cv_app
+from .globals import _cv_app, _cv_request
+
+if TYPE_CHECKING:
+    from .ctx import RequestContext
 
 T = TypeVar("T")
 
 _limiters: RunVar[dict[int, anyio.CapacityLimiter]] = RunVar("microasgi_limiters")
+
+_anyio_threadlocals: Any
+try:  # Lets code in our threads call anyio.from_thread.run() without a token.
+    from anyio._core._eventloop import threadlocals as _anyio_threadlocals
+except ImportError:  # pragma: no cover - a future anyio without it
+    _anyio_threadlocals = None
 
 
 def thread_limiter(key: int, total: int) -> anyio.CapacityLimiter:
@@ -40,11 +68,140 @@ def thread_limiter(key: int, total: int) -> anyio.CapacityLimiter:
     return limiter
 
 
-async def run_sync(func: Callable[..., T], *args: Any) -> T:
-    """Run ``func(*args)`` in a worker thread bounded by the current app's limit."""
+def _current_limiter() -> anyio.CapacityLimiter | None:
     ctx = _cv_app.get(None)
-    limiter = ctx.app._thread_limiter() if ctx is not None else None
-    return await anyio.to_thread.run_sync(func, *args, limiter=limiter)
+    return ctx.app._thread_limiter() if ctx is not None else None
+
+
+async def run_sync(func: Callable[..., T], *args: Any) -> T:
+    """Run ``func(*args)`` in a worker thread, bounded by the current app's limit.
+
+    In a request that already holds a thread (it ran sync code), the call runs
+    there: the request never waits for a second slot, so requests holding every
+    slot cannot deadlock waiting for each other.
+    """
+    ctx = _cv_request.get(None)
+    worker: _Worker | None = ctx._worker if ctx is not None else None
+    if worker is not None:
+        if not worker.busy:
+            return await worker.call(func, args)
+        return await anyio.to_thread.run_sync(func, *args)
+    return await anyio.to_thread.run_sync(func, *args, limiter=_current_limiter())
+
+
+class _Job:
+    """One call handed to a worker thread, and its outcome."""
+
+    __slots__ = ("args", "context", "done", "error", "func", "token", "value")
+
+    def __init__(self, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.func = func
+        self.args = args
+        self.context: Context = copy_context()
+        self.done = anyio.Event()
+        self.token = anyio.lowlevel.current_token()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
+class _Worker:
+    """A daemon thread that runs the calls of the request leasing it, one at a time."""
+
+    def __init__(self) -> None:
+        self._jobs: deque[_Job | None] = deque()
+        self._wake = threading.Semaphore(0)
+        self.busy = False
+        #: The request whose limiter slot this thread holds (None once given back).
+        self.borrower: Any = None
+        threading.Thread(target=self._serve, name="microasgi-request", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            self._wake.acquire()
+            job = self._jobs.popleft()
+            if job is None:
+                return
+            if _anyio_threadlocals is not None:
+                _anyio_threadlocals.current_token = job.token
+            try:
+                job.value = job.context.run(job.func, *job.args)
+            except BaseException as exc:
+                job.error = exc
+            with suppress(Exception):  # the loop is gone: nobody waits any more
+                anyio.from_thread.run_sync(job.done.set, token=job.token)
+
+    async def call(self, func: Callable[..., T], args: tuple[Any, ...]) -> T:
+        # A cancelled request starts nothing new (a stream's next chunk, say).
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        job = _Job(func, args)
+        self.busy = True
+        self._jobs.append(job)
+        self._wake.release()
+        try:
+            # Once started, a call is waited for even if the request is cancelled
+            # (the cancellation is delivered right after), as anyio does.
+            with anyio.CancelScope(shield=True):
+                await job.done.wait()
+        finally:
+            self.busy = False
+        if job.error is not None:
+            raise job.error
+        return job.value  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        self._jobs.append(None)
+        self._wake.release()
+
+
+_IDLE_WORKERS: deque[_Worker] = deque()
+_MAX_IDLE = 64
+
+
+async def run_in_request_thread(func: Callable[..., T], *args: Any) -> T:
+    """Run ``func(*args)`` on the current request's worker thread (leased on first use).
+
+    Outside a request, or for a call made while the request's thread is busy
+    (a nested call through ``anyio.from_thread``), this is :func:`run_sync`.
+    """
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        return await run_sync(func, *args)
+    worker: _Worker | None = ctx._worker
+    if worker is None:
+        limiter = ctx.app._thread_limiter()
+        await limiter.acquire_on_behalf_of(ctx)
+        worker = ctx._worker = _IDLE_WORKERS.pop() if _IDLE_WORKERS else _Worker()
+        worker.borrower = ctx
+    elif worker.busy:
+        # Queuing behind the call that is waiting for us would deadlock.
+        return await anyio.to_thread.run_sync(func, *args)
+    return await worker.call(func, args)
+
+
+def release_request_slot(ctx: RequestContext) -> None:
+    """Give back the request's limiter slot but keep its thread.
+
+    For a context kept after its request (the test client's ``with client:``):
+    its teardown runs later, on the same thread, without holding a slot that
+    other requests wait for.
+    """
+    worker: _Worker | None = ctx._worker
+    if worker is not None and worker.borrower is ctx:
+        worker.borrower = None
+        ctx.app._thread_limiter().release_on_behalf_of(ctx)
+
+
+def release_request_thread(ctx: RequestContext) -> None:
+    """Give the request's worker thread (and its limiter slot) back: the request is over."""
+    worker: _Worker | None = ctx._worker
+    if worker is None:
+        return
+    release_request_slot(ctx)
+    ctx._worker = None
+    if len(_IDLE_WORKERS) < _MAX_IDLE:
+        _IDLE_WORKERS.append(worker)
+    else:
+        worker.stop()
 
 
 _DONE = object()
@@ -56,10 +213,10 @@ def _next(iterator: Iterator[Any]) -> Any:
 
 
 async def iterate_in_threads(iterable: Iterable[T]) -> AsyncIterator[T]:
-    """Iterate a sync iterable without blocking the loop: each step in a worker thread."""
+    """Iterate a sync iterable without blocking the loop: each step on the request's thread."""
     iterator = iter(iterable)
     while True:
-        item = await run_sync(_next, iterator)
+        item = await run_in_request_thread(_next, iterator)
         if item is _DONE:
             return
         yield item

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
+from .bridge import release_request_thread
 from .globals import _cv_app, _cv_request
 
 if TYPE_CHECKING:
@@ -148,6 +149,7 @@ class RequestContext:
         "_after_request_functions",
         "_session",
         "_tokens",
+        "_worker",
         "app",
         "app_ctx",
         "request",
@@ -162,6 +164,8 @@ class RequestContext:
         self.request = request
         self.websocket = websocket
         self._session: SessionMixin | None = None
+        #: The worker thread this request's sync code runs on (see bridge.py).
+        self._worker: Any = None
         self._after_request_functions: list[Callable[[Response], Any]] = []
         self._tokens: list[tuple[Token[AppContext] | None, Token[RequestContext]]] | None = None
 
@@ -202,6 +206,7 @@ class RequestContext:
                 for func in reversed(self.app.teardown_appcontext_funcs):
                     _run_blocking(func, exc)
         finally:
+            release_request_thread(self)
             if self.request is not None:
                 self.request.close()
             _cv_request.reset(token)
@@ -217,6 +222,7 @@ class RequestContext:
             if app_token is not None:
                 await self.app.do_teardown_appcontext(exc)
         finally:
+            release_request_thread(self)
             if self.request is not None:
                 self.request.close()
             _cv_request.reset(token)

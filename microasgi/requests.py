@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
 import anyio.from_thread
+import anyio.lowlevel
 from starlette.datastructures import Headers as _RawHeaders
 from starlette.datastructures import UploadFile
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
@@ -70,6 +71,14 @@ def _clean_text(text: str) -> str:
     return text
 
 
+def _on_event_loop() -> bool:
+    try:
+        anyio.lowlevel.current_token()
+    except Exception:
+        return False
+    return True
+
+
 def _temporary_file() -> IO[bytes]:
     return tempfile.TemporaryFile("w+b")
 
@@ -95,6 +104,7 @@ class RequestStream:
 
     def __init__(self, receive: Receive, max_length: int | None) -> None:
         self._receive = receive
+        self._token = anyio.lowlevel.current_token()
         self._max_length = max_length
         self._buffer = b""
         self._done = False
@@ -143,16 +153,14 @@ class RequestStream:
 
     def read(self, size: int = -1) -> bytes:
         """Blocking read for sync views (runs in a worker thread)."""
-        try:
-            return anyio.from_thread.run(self.aread, size)
-        except RuntimeError as exc:
-            if "worker thread" not in str(exc) and "event loop" not in str(exc):
-                raise
+        if _on_event_loop():
+            # Blocking here would wait for the very loop we are blocking.
             raise RuntimeError(
                 "request.stream.read() blocks, so it only works in a sync (def) view. "
                 "In an async view use `await request.stream.aread()` or "
                 "`async for chunk in request.stream`."
-            ) from exc
+            )
+        return anyio.from_thread.run(self.aread, size, token=self._token)
 
 
 class Request:

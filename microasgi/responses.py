@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import anyio
 
-from .bridge import iterate_in_threads, run_sync
+from .bridge import iterate_in_threads, run_in_request_thread
 from .datastructures import ResponseHeaders, _check_header
 from .typing import ASGIApp, HeadersValue, Message, Receive, Scope, Send, StatusValue
 
@@ -411,7 +411,7 @@ async def _close(iterable: Any) -> None:
             return
         close = getattr(iterable, "close", None)
         if close is not None:
-            await run_sync(close)
+            await run_in_request_thread(close)
 
 
 async def _stream(iterable: Any, receive: Receive, send: Send) -> None:

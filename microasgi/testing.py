@@ -32,6 +32,7 @@ import anyio
 import httpx
 from anyio.from_thread import BlockingPortal
 
+from .bridge import release_request_thread
 from .datastructures import Headers
 from .globals import _cv_app, _cv_request
 from .lifespan import run_lifespan
@@ -773,6 +774,7 @@ async def _teardown_preserved(
     try:
         await app._teardown(ctx, error)
     finally:
+        release_request_thread(ctx)
         _cv_request.reset(token)
         _cv_app.reset(app_token)
 

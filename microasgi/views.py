@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from .bridge import run_sync
+from .bridge import run_in_request_thread
 from .globals import request
 from .scaffold import is_async_callable
 
@@ -76,7 +76,7 @@ class View:
     async def _dispatch_async(self, **kwargs: Any) -> Any:
         if is_async_callable(self.dispatch_request):
             return await self.dispatch_request(**kwargs)
-        return await run_sync(lambda: self.dispatch_request(**kwargs))
+        return await run_in_request_thread(lambda: self.dispatch_request(**kwargs))
 
 
 class MethodView(View):
@@ -111,7 +111,7 @@ class MethodView(View):
             raise AssertionError(f"Unimplemented method {request.method!r}")
         if is_async_callable(handler):
             return await handler(**kwargs)
-        return await run_sync(lambda: handler(**kwargs))
+        return await run_in_request_thread(lambda: handler(**kwargs))
 
     def dispatch_request(self, **kwargs: Any) -> Any:
         raise RuntimeError("MethodView dispatches asynchronously; call it through as_view().")

@@ -1428,3 +1428,32 @@ async def test_sync_thread_limit_bounds_concurrency(app: MicroASGI) -> None:
             tg.start_soon(fetch, n)
     assert results == {n: (200, f"done {n}") for n in range(6)}
     assert peak == 2
+
+
+def test_rule_without_a_view_builds_urls_and_answers_500() -> None:
+    from microasgi import MicroASGI, url_for
+
+    app = MicroASGI("no_view", static_folder=None)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.add_url_rule("/", endpoint="index")
+
+    @app.get("/where")
+    async def where() -> str:
+        return url_for("index")
+
+    client = app.test_client()
+    assert client.get("/where").text == "/"
+    assert client.get("/").status_code == 500
+
+
+def test_endpoint_decorator_fills_a_rule_registered_without_a_view() -> None:
+    from microasgi import MicroASGI
+
+    app = MicroASGI("late_view", static_folder=None)
+    app.add_url_rule("/", endpoint="index")
+
+    @app.endpoint("index")
+    async def index() -> str:
+        return "filled in"
+
+    assert app.test_client().get("/").text == "filled in"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -20,6 +21,12 @@ def test_docs_have_snippets() -> None:
 def test_snippets_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
-    for number, block in enumerate(BLOCK.findall(page.read_text()), 1):
-        code = compile(block, f"{page.name}:block{number}", "exec")
-        exec(code, namespace)
+    saved_environ = dict(os.environ)
+    try:
+        for number, block in enumerate(BLOCK.findall(page.read_text()), 1):
+            code = compile(block, f"{page.name}:block{number}", "exec")
+            exec(code, namespace)
+    finally:
+        # Snippets may set environment variables (configuration.md does).
+        os.environ.clear()
+        os.environ.update(saved_environ)

@@ -1,0 +1,174 @@
+"""The thread bridge: one worker thread per request, bounded, never deadlocked."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.from_thread
+
+from microasgi import MicroASGI, g, request, send_file
+from microasgi.bridge import _IDLE_WORKERS, run_in_request_thread
+
+
+def make_app() -> MicroASGI:
+    app = MicroASGI("bridge_app", static_folder=None)
+    app.config["TESTING"] = True
+    return app
+
+
+def test_hooks_view_generator_and_teardown_share_one_thread() -> None:
+    app = make_app()
+    seen: dict[str, int] = {}
+
+    @app.before_request
+    def before() -> None:
+        seen["before"] = threading.get_ident()
+
+    @app.after_request
+    def after(response: Any) -> Any:
+        seen["after"] = threading.get_ident()
+        return response
+
+    @app.teardown_request
+    def teardown(error: BaseException | None) -> None:
+        seen["teardown"] = threading.get_ident()
+
+    @app.get("/")
+    def view() -> Iterator[str]:
+        seen["view"] = threading.get_ident()
+
+        def chunks() -> Iterator[str]:
+            seen["generator"] = threading.get_ident()
+            yield "done"
+
+        return chunks()
+
+    assert app.test_client().get("/").text == "done"
+    assert len(set(seen.values())) == 1, seen
+    assert seen["view"] != threading.get_ident()
+
+
+def test_sqlite_connection_on_g_works_under_concurrency(tmp_path: Path) -> None:
+    """Flask's tutorial pattern: a thread-bound connection opened in a hook, closed in teardown."""
+    app = make_app()
+    database = str(tmp_path / "app.db")
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TABLE hits (n INTEGER)")
+
+    @app.before_request
+    def open_db() -> None:
+        g.db = sqlite3.connect(database)  # check_same_thread left at its default (True)
+
+    @app.teardown_appcontext
+    def close_db(error: BaseException | None) -> None:
+        db = g.pop("db", None)
+        if db is not None:
+            db.close()
+
+    @app.post("/hit/<int:n>")
+    def hit(n: int) -> dict[str, int]:
+        g.db.execute("INSERT INTO hits VALUES (?)", (n,))
+        g.db.commit()
+        count = g.db.execute("SELECT COUNT(*) FROM hits").fetchone()[0]
+        return {"n": n, "count": count}
+
+    async def hammer() -> list[int]:
+        statuses: list[int] = []
+        async with app.async_test_client() as client:
+
+            async def one(n: int) -> None:
+                statuses.append((await client.post(f"/hit/{n}")).status_code)
+
+            async with anyio.create_task_group() as tg:
+                for n in range(60):
+                    tg.start_soon(one, n)
+        return statuses
+
+    assert anyio.run(hammer) == [200] * 60
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT COUNT(*) FROM hits").fetchone()[0] == 60
+
+
+def test_file_bodies_do_not_deadlock_at_the_thread_limit(tmp_path: Path) -> None:
+    app = make_app()
+    app.config["SYNC_THREAD_LIMIT"] = 1
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * (3 * 65536 + 5))
+
+    @app.get("/file")
+    def file() -> Any:
+        return send_file(big)
+
+    async def fetch_all() -> list[int]:
+        sizes: list[int] = []
+        async with app.async_test_client() as client:
+
+            async def one() -> None:
+                sizes.append(len((await client.get("/file")).data))
+
+            with anyio.fail_after(20):
+                async with anyio.create_task_group() as tg:
+                    for _ in range(4):
+                        tg.start_soon(one)
+        return sizes
+
+    assert anyio.run(fetch_all) == [3 * 65536 + 5] * 4
+
+
+def test_sync_view_may_call_into_the_event_loop() -> None:
+    app = make_app()
+
+    async def loop_side(value: str) -> str:
+        await anyio.sleep(0)
+        return value.upper()
+
+    @app.get("/")
+    def view() -> str:
+        return anyio.from_thread.run(loop_side, request.args["v"])
+
+    assert app.test_client().get("/?v=abc").text == "ABC"
+
+
+def test_the_thread_is_given_back_and_reused() -> None:
+    app = make_app()
+    threads: list[int] = []
+
+    @app.get("/")
+    def view() -> str:
+        threads.append(threading.get_ident())
+        return "ok"
+
+    client = app.test_client()
+    for _ in range(5):
+        client.get("/")
+    # Sequential requests reuse an idle worker rather than starting new threads.
+    assert len(set(threads)) == 1
+    assert _IDLE_WORKERS, "the worker went back to the idle pool"
+
+
+def test_a_failing_view_still_gives_the_thread_back() -> None:
+    app = make_app()
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.config["SYNC_THREAD_LIMIT"] = 1
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise ValueError("boom")
+
+    @app.get("/fine")
+    def fine() -> str:
+        return "fine"
+
+    client = app.test_client()
+    for _ in range(3):  # with one slot, a leaked lease would hang the next request
+        assert client.get("/boom").status_code == 500
+    assert client.get("/fine").text == "fine"
+
+
+async def test_outside_a_request_it_is_a_plain_thread_hop() -> None:
+    assert await run_in_request_thread(threading.get_ident) != threading.get_ident()

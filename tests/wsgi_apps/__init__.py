@@ -1,0 +1,1 @@
+"""Small real WSGI apps (Flask, Django) that tests run behind ``WSGIApp``."""
