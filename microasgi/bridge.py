@@ -127,8 +127,11 @@ class _Worker:
                 job.value = job.context.run(job.func, *job.args)
             except BaseException as exc:
                 job.error = exc
+            token = job.token
             with suppress(Exception):  # the loop is gone: nobody waits any more
-                anyio.from_thread.run_sync(job.done.set, token=job.token)
+                # Schedule the wake-up without waiting for it: the thread is free
+                # for the next call at once (from_thread.run_sync would block).
+                token.backend_class.run_sync_soon(job.done.set, (), token.native_token)
 
     async def call(self, func: Callable[..., T], args: tuple[Any, ...]) -> T:
         # A cancelled request starts nothing new (a stream's next chunk, say).
