@@ -318,7 +318,7 @@ class MicroASGIGroup(AppGroup):
 # -- built-in commands ---------------------------------------------------------------------
 
 
-@click.command("run", short_help="Serve the app with uvicorn.")
+@click.command("run", short_help="Serve the app (uvicorn, or granian).")
 @click.option("--host", "-h", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", "-p", default=5000, show_default=True, help="Port to bind.")
 @click.option(
@@ -346,6 +346,13 @@ class MicroASGIGroup(AppGroup):
     show_default=True,
     help="Trust X-Forwarded-For/Proto from the proxy in front (only behind one).",
 )
+@click.option(
+    "--server",
+    type=click.Choice(["uvicorn", "granian"]),
+    default="uvicorn",
+    show_default=True,
+    help="The ASGI server. granian (pip install granian) is faster on plain requests.",
+)
 @pass_script_info
 def run_command(
     info: ScriptInfo,
@@ -356,14 +363,14 @@ def run_command(
     debug: bool | None,
     log_level: str | None,
     proxy_headers: bool,
+    server: str,
 ) -> None:
-    """Serve the app with uvicorn.
+    """Serve the app with uvicorn (or granian with --server granian).
 
-    --reload and --workers need the app as an import string (uvicorn starts new
-    processes that import it): give --app as 'module:name' or 'module:factory'.
+    --reload and --workers need the app as an import string (the server starts
+    new processes that import it): give --app as 'module:name' or
+    'module:factory'. granian always needs it.
     """
-    import uvicorn
-
     app = info.load_app()
     if debug is not None:
         os.environ["MICROASGI_DEBUG"] = "1" if debug else "0"
@@ -385,6 +392,11 @@ def run_command(
         target = info.import_string
     click.echo(f" * Serving microasgi app '{app.name}'")
     click.echo(f" * Debug mode: {'on' if app.debug else 'off'}")
+    if server == "granian":
+        _serve_with_granian(info, host, port, reload, workers, log_level or "info")
+        return
+    import uvicorn
+
     uvicorn.run(
         target,
         host=host,
@@ -395,6 +407,32 @@ def run_command(
         proxy_headers=proxy_headers,
         factory=info.factory and target is not app,
     )
+
+
+def _serve_with_granian(
+    info: ScriptInfo, host: str, port: int, reload: bool, workers: int, log_level: str
+) -> None:
+    try:
+        from granian import Granian
+        from granian.constants import Interfaces
+    except ImportError:
+        raise click.UsageError("--server granian needs granian: pip install granian") from None
+    if info.import_string is None:
+        raise click.UsageError(
+            "granian imports the app by name in its own processes, but it was loaded from"
+            " a factory with arguments or a create_app callback. Use --app 'module:name'"
+            " or 'module:create_app'."
+        )
+    Granian(
+        info.import_string,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        reload=reload,
+        factory=info.factory,
+        log_level={"trace": "debug"}.get(log_level, log_level),  # type: ignore[arg-type]
+    ).serve()
 
 
 _SORT_KEYS = ("endpoint", "methods", "rule", "match")

@@ -581,6 +581,42 @@ def test_run_serves_the_app_object(project: Path, served: list[Any]) -> None:
     }
 
 
+def test_run_with_granian(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import granian
+
+    started: list[tuple[Any, dict[str, Any]]] = []
+
+    class FakeGranian:
+        def __init__(self, target: str, **options: Any) -> None:
+            started.append((target, options))
+
+        def serve(self) -> None:
+            started.append(("served", {}))
+
+    monkeypatch.setattr(granian, "Granian", FakeGranian)
+    write(project / "hello.py", HELLO)
+    result = invoke(
+        ["--app", "hello", "run", "--server", "granian", "-p", "8002", "--workers", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    (target, options), served_marker = started
+    assert target == "hello:app"
+    assert options["port"] == 8002
+    assert options["workers"] == 2
+    assert str(options["interface"].value) == "asgi"
+    assert served_marker == ("served", {})
+
+
+def test_run_with_granian_needs_an_importable_app(project: Path) -> None:
+    write(
+        project / "hello.py",
+        HELLO.replace("app = MicroASGI", "def make(x):\n    return app\napp = MicroASGI"),
+    )
+    result = invoke(["--app", "hello:make(1)", "run", "--server", "granian"])
+    assert result.exit_code == 2
+    assert "granian imports the app by name" in result.output
+
+
 def test_run_options(project: Path, served: list[Any]) -> None:
     write(project / "hello.py", HELLO)
     args = ["--app", "hello", "run", "-h", "0.0.0.0", "-p", "8001", "--proxy-headers"]
