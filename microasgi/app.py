@@ -56,12 +56,19 @@ from .exceptions import (
     InternalServerError,
     NotFound,
     RequestRedirect,
+    SecurityError,
     coerce_http_exception,
 )
 from .globals import _cv_app, _cv_request
 from .json import DefaultJSONProvider, JSONProvider
 from .lifespan import run_lifespan
-from .requests import ClientDisconnected, Request, blueprint_chain, blueprint_lineage
+from .requests import (
+    ClientDisconnected,
+    Request,
+    blueprint_chain,
+    blueprint_lineage,
+    host_is_trusted,
+)
 from .responses import _HTML, ASGIResponse, Response
 from .routing import BuildError, Map, Rule
 from .scaffold import F, Scaffold, get_root_path, is_async_callable, setupmethod
@@ -649,12 +656,16 @@ class MicroASGI(Scaffold):
         if not self._got_first_request:
             await self._first_request()
         request = self.request_class(scope, receive)
+        trusted = self.config["TRUSTED_HOSTS"]
         try:
+            if trusted and not host_is_trusted(request.headers.get("host", ""), trusted):
+                # Refused before anything is built from it (url_for(_external=True)).
+                raise SecurityError("The Host header is not trusted.")
             rule, request.view_args = self.url_map.match(request.path, request.method)
         except HTTPException as exc:
             # Routes first, then mounted apps: a mount only sees paths no route has.
             mount = self._find_mount(request.path) if self._mounts else None
-            if mount is not None and isinstance(exc, NotFound):
+            if mount is not None and type(exc) is NotFound:
                 await self._call_mounted(mount, request, scope, receive, send)
                 return
             plan = self._routing_error(request, exc)

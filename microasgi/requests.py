@@ -42,6 +42,26 @@ class ClientDisconnected(Exception):
     """The client went away before its request body was read in full."""
 
 
+def host_is_trusted(host: str, trusted: list[str] | tuple[str, ...]) -> bool:
+    """Whether ``host`` (``name`` or ``name:port``) matches a ``TRUSTED_HOSTS`` entry.
+
+    An entry ``example.com`` matches that name; ``.example.com`` also matches
+    its subdomains. Ports are ignored, case too.
+    """
+    if not host:
+        return False
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]").lower().rstrip(".")
+    for entry in trusted:
+        entry = entry.lower()
+        if entry.startswith("."):
+            if name == entry[1:] or name.endswith(entry):
+                return True
+        elif name == entry:
+            return True
+    return False
+
+
 def blueprint_lineage(name: str) -> tuple[str, ...]:
     """``"a.b"`` -> ``("a.b", "a")``: a blueprint and its parents, innermost first."""
     parts = name.split(".")

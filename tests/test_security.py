@@ -1,0 +1,140 @@
+"""Security properties: trusted hosts, header injection, no internals to clients."""
+
+from __future__ import annotations
+
+import pytest
+
+from microasgi import MicroASGI, Response, redirect, url_for
+from microasgi.requests import host_is_trusted
+
+
+def make_app() -> MicroASGI:
+    app = MicroASGI("secure", static_folder=None)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("example.com", True),
+        ("EXAMPLE.com:8443", True),
+        ("api.example.com", True),
+        ("deep.api.example.com", True),
+        ("example.com.evil.net", False),
+        ("evilexample.com", False),
+        ("other.org", False),
+        ("", False),
+        ("[::1]:8000", False),
+    ],
+)
+def test_host_is_trusted(host: str, expected: bool) -> None:
+    assert host_is_trusted(host, [".example.com"]) is expected
+
+
+def test_untrusted_host_is_400_and_never_reaches_url_for() -> None:
+    app = make_app()
+    app.config["TRUSTED_HOSTS"] = ["shop.example", ".api.example"]
+    built: list[str] = []
+
+    @app.get("/reset")
+    def reset() -> str:
+        built.append(url_for("reset", _external=True))
+        return built[-1]
+
+    client = app.test_client()
+    trusted = client.get("/reset", headers={"Host": "shop.example"})
+    assert trusted.text == "http://shop.example/reset"
+    assert client.get("/reset", headers={"Host": "v2.api.example"}).status_code == 200
+    forged = client.get("/reset", headers={"Host": "attacker.example"})
+    assert forged.status_code == 400
+    assert "attacker" not in forged.text
+    assert built == ["http://shop.example/reset", "http://v2.api.example/reset"]
+
+
+def test_trusted_hosts_off_by_default() -> None:
+    app = make_app()
+
+    @app.get("/")
+    async def index() -> str:
+        return "ok"
+
+    assert app.test_client().get("/", headers={"Host": "anything.test"}).text == "ok"
+
+
+@pytest.mark.parametrize("bad", ["a\r\nSet-Cookie: x=1", "a\nb", "a\x00b"])
+def test_header_injection_is_refused_not_sent(bad: str) -> None:
+    app = make_app()
+
+    @app.get("/header")
+    def header() -> Response:
+        response = Response("x")
+        response.headers["X-Echo"] = bad
+        return response
+
+    @app.get("/cookie")
+    def cookie() -> Response:
+        response = Response("x")
+        response.set_cookie("name", "v", path=bad)
+        return response
+
+    client = app.test_client()
+    for path in ("/header", "/cookie"):
+        response = client.get(path)
+        assert response.status_code == 500
+        assert "set-cookie" not in response.headers
+        assert "x-echo" not in response.headers
+
+
+def test_redirect_target_with_crlf_is_escaped() -> None:
+    app = make_app()
+
+    @app.get("/go")
+    def go() -> Response:
+        return redirect("/next\r\nSet-Cookie: stolen=1")
+
+    response = app.test_client().get("/go")
+    assert response.status_code == 302
+    assert response.headers["location"] == "/next%0D%0ASet-Cookie:%20stolen=1"
+    assert "set-cookie" not in response.headers
+
+
+def test_no_traceback_or_config_in_500_unless_debug() -> None:
+    app = make_app()
+    app.config["SECRET_KEY"] = "very-secret-value"
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError(f"failed with {app.config['SECRET_KEY']}")
+
+    client = app.test_client()
+    body = client.get("/boom").text
+    assert "Traceback" not in body
+    assert "very-secret-value" not in body
+    assert "RuntimeError" not in body
+    app.config["DEBUG"] = True
+    assert "Traceback" in client.get("/boom").text
+
+
+def test_forwarded_headers_are_ignored() -> None:
+    app = make_app()
+
+    @app.get("/where")
+    def where() -> dict[str, object]:
+        from microasgi import request
+
+        return {"remote": request.remote_addr, "scheme": request.scheme, "url": request.url}
+
+    response = app.test_client().get(
+        "/where",
+        headers={
+            "X-Forwarded-For": "6.6.6.6",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "evil",
+        },
+    )
+    assert response.json == {
+        "remote": "127.0.0.1",
+        "scheme": "http",
+        "url": "http://localhost/where",
+    }
