@@ -46,6 +46,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "MAX_FORM_MEMORY_SIZE": 500_000,
     "MAX_FORM_PARTS": 1_000,
+    # Most fields in one query string (400 past it): parsing is linear, but unbounded.
+    "MAX_QUERY_FIELDS": 1_000,
     "SEND_FILE_MAX_AGE_DEFAULT": None,
     "TRAP_BAD_REQUEST_ERRORS": None,
     "TRAP_HTTP_EXCEPTIONS": False,

@@ -243,8 +243,14 @@ class Request:
         query = self.scope.get("query_string", b"")
         if not query:
             return MultiDict()
-        # Raw non-ASCII bytes are UTF-8 as browsers send them; bad bytes are replaced.
-        return MultiDict(parse_qsl(query.decode("utf-8", "replace"), keep_blank_values=True))
+        ctx = _cv_app.get(None)
+        limit = ctx.app.config["MAX_QUERY_FIELDS"] if ctx is not None else None
+        try:
+            # Raw non-ASCII bytes are UTF-8 as browsers send them; bad bytes are replaced.
+            text = query.decode("utf-8", "replace")
+            return MultiDict(parse_qsl(text, keep_blank_values=True, max_num_fields=limit))
+        except ValueError:
+            raise BadRequest(f"Too many query fields (the limit is {limit}).") from None
 
     @property
     def query_string(self) -> bytes:

@@ -128,6 +128,7 @@ def test_default_config_has_every_flask_key() -> None:
         "MAX_CONTENT_LENGTH",
         "MAX_FORM_MEMORY_SIZE",
         "MAX_FORM_PARTS",
+        "MAX_QUERY_FIELDS",
         "SEND_FILE_MAX_AGE_DEFAULT",
         "TRAP_BAD_REQUEST_ERRORS",
         "TRAP_HTTP_EXCEPTIONS",

@@ -1153,3 +1153,17 @@ def test_blocking_stream_read_in_async_view_is_a_clear_error(app: MicroASGI, cli
 
     with pytest.raises(RuntimeError, match=r"async for chunk in request\.stream"):
         client.post("/s", data=b"abc")
+
+
+def test_too_many_query_fields_is_400_and_the_limit_is_configurable(app: Any, client: Any) -> None:
+    @app.get("/q")
+    async def q() -> dict[str, int]:
+        return {"fields": len(request.args.multi_items())}
+
+    many = "&".join(f"k{i}=v" for i in range(1001))
+    response = client.get(f"/q?{many}")
+    assert response.status_code == 400
+    assert "Too many query fields (the limit is 1000)" in response.text
+    assert client.get("/q?" + "&".join(f"k{i}=v" for i in range(1000))).json == {"fields": 1000}
+    app.config["MAX_QUERY_FIELDS"] = 5
+    assert client.get("/q?a=1&b=2&c=3&d=4&e=5&f=6").status_code == 400
