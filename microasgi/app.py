@@ -20,20 +20,14 @@ answered with a bare 500 by :meth:`MicroASGI.handle_exception`: the one
 error boundary.
 
 What each route needs (which hooks apply, whether its view is async) is
-worked out once, when the app starts serving, into a :class:`_Plan` kept on
+worked out once, when the app starts serving, into a :class:`RoutePlan` kept on
 the route's rule, so the per-request work is only what the request needs.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
-import logging
-import os
-import sys
-import threading
 import traceback
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AsyncExitStack, suppress
 from datetime import timedelta
 from itertools import chain
@@ -42,15 +36,13 @@ from typing import Any, TypeVar, cast
 
 import anyio
 
-from .blueprints import Blueprint
+from .appbase import AppBase
 from .bridge import (
     release_request_slot,
     release_request_thread,
     run_in_request_thread,
-    thread_limiter,
 )
-from .config import DEFAULT_CONFIG, Config, ConfigAttribute
-from .ctx import AppContext, RequestContext, _AppCtxGlobals
+from .ctx import AppContext, RequestContext
 from .exceptions import (
     HTTPException,
     InternalServerError,
@@ -60,25 +52,21 @@ from .exceptions import (
     coerce_http_exception,
 )
 from .globals import _cv_app, _cv_request
-from .json import DefaultJSONProvider, JSONProvider
 from .lifespan import run_lifespan
+from .plans import RoutePlan, call_with_kwargs
 from .requests import (
     ClientDisconnected,
     Request,
-    blueprint_chain,
     blueprint_lineage,
     host_is_trusted,
 )
 from .responses import _HTML, ASGIResponse, Response
-from .routing import BuildError, Map, Rule
-from .scaffold import F, Scaffold, get_root_path, is_async_callable, setupmethod
-from .sessions import SecureCookieSessionInterface, SessionInterface
+from .scaffold import is_async_callable
 from .templating import template_location
 from .typing import (
     ASGIApp,
     Receive,
     ResponseReturnValue,
-    RouteCallable,
     Scope,
     Send,
 )
@@ -89,8 +77,6 @@ T = TypeVar("T")
 #: A websocket handler's error that no error handler answered (close with 1011).
 _UNHANDLED: Any = object()
 
-_Hook = tuple[Callable[..., Any], bool]  # (function, is_async)
-
 
 def _make_timedelta(value: timedelta | int) -> timedelta:
     if isinstance(value, timedelta):
@@ -98,80 +84,7 @@ def _make_timedelta(value: timedelta | int) -> timedelta:
     return timedelta(seconds=value)
 
 
-def _hooks(funcs: Iterable[Callable[..., Any]]) -> tuple[_Hook, ...]:
-    return tuple((f, is_async_callable(f)) for f in funcs)
-
-
-def _call_with_kwargs(func: Callable[..., T], kwargs: dict[str, Any]) -> T:
-    return func(**kwargs)
-
-
-def _missing_view(endpoint: str) -> Callable[..., Any]:
-    async def missing(**kwargs: Any) -> Any:
-        raise LookupError(
-            f"No view function is registered for endpoint {endpoint!r}. Pass view_func= to"
-            f" add_url_rule(), or register one with @app.endpoint({endpoint!r})."
-        )
-
-    return missing
-
-
-class _Plan:
-    """What serving one route takes, worked out once: hooks that apply, how to call the view."""
-
-    __slots__ = (
-        "after",
-        "before",
-        "blueprints",
-        "preload",
-        "preprocessors",
-        "teardown",
-        "view",
-        "view_kind",
-    )
-
-    # How to call the view: await it, run it in a thread, or call it directly
-    # (a generator function: calling it only creates the generator).
-    AWAIT, THREAD, DIRECT = 0, 1, 2
-
-    def __init__(
-        self,
-        app: MicroASGI,
-        rule: Rule | None,
-        blueprints: tuple[str, ...] = (),
-        websocket: bool = False,
-    ) -> None:
-        names = blueprint_chain(rule.endpoint) if rule is not None else blueprints
-        websocket = rule.websocket if rule is not None else websocket
-        self.blueprints = names
-        scopes = (None, *reversed(names))  # app first, then outer to inner blueprints
-        self.preprocessors = tuple(
-            chain.from_iterable(app.url_value_preprocessors[s] for s in scopes)
-        )
-        before = app.before_websocket_funcs if websocket else app.before_request_funcs
-        after = app.after_websocket_funcs if websocket else app.after_request_funcs
-        self.before = _hooks(chain.from_iterable(before[s] for s in scopes))
-        inner_first = (*names, None)
-        self.after = _hooks(chain.from_iterable(reversed(after[s]) for s in inner_first))
-        self.teardown = _hooks(
-            chain.from_iterable(reversed(app.teardown_request_funcs[s]) for s in inner_first)
-        )
-        self.preload = rule is None or id(rule) not in app._stream_rules
-        self.view: Callable[..., Any] | None = None
-        self.view_kind = self.AWAIT
-        if rule is not None:
-            # A rule may exist only for building URLs (Flask allows it): answered 500.
-            view = app.view_functions.get(rule.endpoint) or _missing_view(rule.endpoint)
-            self.view = view
-            if is_async_callable(view):
-                self.view_kind = self.AWAIT
-            elif inspect.isgeneratorfunction(view) or inspect.isasyncgenfunction(view):
-                self.view_kind = self.DIRECT
-            else:
-                self.view_kind = self.THREAD
-
-
-class MicroASGI(Scaffold):
+class MicroASGI(AppBase):
     """The application: register views and hooks on it, then serve it with any ASGI server.
 
     ::
@@ -186,454 +99,6 @@ class MicroASGI(Scaffold):
 
     ``uvicorn module:app`` serves it; so does ``microasgi --app module:app run``.
     """
-
-    request_class: type[Request] = Request
-    response_class: type[Response] = Response
-    json_provider_class: type[JSONProvider] = DefaultJSONProvider
-    app_ctx_globals_class: type[_AppCtxGlobals] = _AppCtxGlobals
-    config_class: type[Config] = Config
-    url_map_class: type[Map] = Map
-    url_rule_class: type[Rule] = Rule
-    session_interface: SessionInterface = SecureCookieSessionInterface()
-    default_config: dict[str, Any] = DEFAULT_CONFIG
-
-    testing = ConfigAttribute[bool]("TESTING")
-    secret_key = ConfigAttribute["str | bytes | None"]("SECRET_KEY")
-    permanent_session_lifetime = ConfigAttribute[timedelta](
-        "PERMANENT_SESSION_LIFETIME", get_converter=_make_timedelta
-    )
-
-    def __init__(
-        self,
-        import_name: str,
-        static_url_path: str | None = None,
-        static_folder: str | os.PathLike[str] | None = "static",
-        template_folder: str | os.PathLike[str] | None = "templates",
-        instance_path: str | None = None,
-        instance_relative_config: bool = False,
-        root_path: str | None = None,
-    ) -> None:
-        super().__init__(
-            import_name,
-            static_folder=static_folder,
-            static_url_path=static_url_path,
-            template_folder=template_folder,
-            root_path=root_path,
-        )
-        if instance_path is None:
-            instance_path = self.auto_find_instance_path()
-        elif not os.path.isabs(instance_path):
-            raise ValueError(
-                "If an instance path is provided it must be absolute. A relative path was given."
-            )
-        self.instance_path = instance_path
-        self.config = self.make_config(instance_relative_config)
-        self.json: JSONProvider = self.json_provider_class(self)
-        self.url_map = self.url_map_class()
-        self.teardown_appcontext_funcs: list[Callable[[BaseException | None], Any]] = []
-        self.before_serving_funcs: list[Callable[[], Any]] = []
-        self.after_serving_funcs: list[Callable[[], Any]] = []
-        self.while_serving_gens: list[Callable[[], AsyncGenerator[None, None]]] = []
-        self.url_build_error_handlers: list[Callable[[BuildError, str, dict[str, Any]], str]] = []
-        self.shell_context_processors: list[Callable[[], dict[str, Any]]] = []
-        self.extensions: dict[str, Any] = {}
-        self.blueprints: dict[str, Blueprint] = {}
-        #: The ASGI app ``__call__`` forwards to: wrap it with ASGI middleware.
-        self.asgi_app: ASGIApp = self._asgi_app
-        self._stream_rules: set[int] = set()  # ids of rules registered with stream=True
-        self._got_first_request = False
-        self._has_teardown = True
-        self._started = False
-        self._serving_gens: list[AsyncGenerator[None, None]] = []
-        self._start_lock: anyio.Lock | None = None
-        self._error_plans: dict[tuple[str | None, bool], _Plan] = {}
-        self._mounts: list[tuple[str, ASGIApp]] = []
-        #: url_prefix of each registered blueprint, by registration name.
-        self._blueprint_prefixes: dict[str, str | None] = {}
-        self._prefix_table: list[tuple[str, str]] = []
-        self._logger: logging.Logger | None = None
-        self._cli: Any = None
-        self._jinja_env: Any = None
-        self._jinja_lock = threading.Lock()
-        #: Options for the Jinja2 environment, read when it is first created.
-        self.jinja_options: dict[str, Any] = {}
-        if self.has_static_folder:
-            # Flask's static route; `static_url_path` defaults to "/static".
-            self.add_url_rule(
-                f"{self.static_url_path}/<path:filename>",
-                endpoint="static",
-                view_func=self.send_static_file,
-            )
-
-    # -- identity and configuration ----------------------------------------------
-
-    @property
-    def name(self) -> str:  # type: ignore[override]
-        """The import name, or the script's name when run as ``__main__``."""
-        if self.import_name == "__main__":
-            filename = getattr(sys.modules["__main__"], "__file__", None)
-            if not isinstance(filename, str):
-                return "__main__"
-            return os.path.splitext(os.path.basename(filename))[0]
-        return self.import_name
-
-    @property
-    def debug(self) -> bool:
-        """``DEBUG``: tracebacks in error pages, template reloading. Never in production."""
-        return bool(self.config["DEBUG"])
-
-    @debug.setter
-    def debug(self, value: bool) -> None:
-        self.config["DEBUG"] = value
-
-    @property
-    def propagate_exceptions(self) -> bool:
-        """Whether unhandled errors are re-raised (to the test client) instead of answered 500.
-
-        ``PROPAGATE_EXCEPTIONS`` if set, else ``TESTING``.
-        """
-        value = self.config["PROPAGATE_EXCEPTIONS"]
-        return bool(value) if value is not None else self.testing
-
-    def make_config(self, instance_relative: bool = False) -> Config:
-        root = self.instance_path if instance_relative else self.root_path
-        defaults = dict(self.default_config)
-        defaults["DEBUG"] = os.environ.get("MICROASGI_DEBUG", "").lower() in ("1", "true", "yes")
-        return self.config_class(root, defaults)
-
-    def auto_find_instance_path(self) -> str:
-        """``<project folder>/instance``, or ``<prefix>/var/<name>-instance`` when installed."""
-        module_dir = get_root_path(self.import_name)
-        try:
-            spec = importlib.util.find_spec(self.import_name)
-        except (ImportError, ValueError):
-            spec = None
-        is_package = spec is not None and spec.submodule_search_locations is not None
-        # A package's instance folder sits beside the package, a module's beside it.
-        base = os.path.dirname(module_dir) if is_package else module_dir
-        if "site-packages" in base.split(os.sep):
-            return os.path.join(sys.prefix, "var", f"{self.name}-instance")
-        return os.path.join(base, "instance")
-
-    def open_resource(self, resource: str, mode: str = "rb", encoding: str | None = None) -> Any:
-        """Open a file relative to the app's root path (read-only)."""
-        if mode not in {"r", "rt", "rb"}:
-            raise ValueError("Resources can only be opened for reading.")
-        path = os.path.join(self.root_path, resource)
-        if mode == "rb":
-            return open(path, mode)
-        return open(path, mode, encoding=encoding or "utf-8")
-
-    def open_instance_resource(
-        self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
-    ) -> Any:
-        """Open a file relative to the instance folder (writing allowed)."""
-        path = os.path.join(self.instance_path, resource)
-        if "b" in mode:
-            return open(path, mode)
-        return open(path, mode, encoding=encoding)
-
-    @property
-    def logger(self) -> logging.Logger:
-        """The app's logger, named after the app; errors in requests are logged here."""
-        if self._logger is None:
-            logger = logging.getLogger(self.name)
-            if self.debug and not logger.level:
-                logger.setLevel(logging.DEBUG)
-            if not _has_level_handler(logger):
-                handler = logging.StreamHandler()
-                handler.setFormatter(
-                    logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s")
-                )
-                logger.addHandler(handler)
-            self._logger = logger
-        return self._logger
-
-    @property
-    def cli(self) -> Any:
-        """A click group: commands added here run with ``microasgi --app ... <name>``."""
-        if self._cli is None:
-            from .cli import AppGroup
-
-            self._cli = AppGroup(self.name)
-        return self._cli
-
-    # -- templates -------------------------------------------------------------------
-
-    @property
-    def jinja_env(self) -> Any:
-        """The app's Jinja2 environment, created on first use (so Jinja2 loads lazily)."""
-        if self._jinja_env is None:
-            # Two sync views rendering at once in worker threads must not each build one.
-            with self._jinja_lock:
-                if self._jinja_env is None:
-                    self._jinja_env = self.create_jinja_environment()
-        return self._jinja_env
-
-    def create_jinja_environment(self) -> Any:
-        """Build the Jinja2 environment (override to customise); see :mod:`microasgi.templating`."""
-        from .templating import create_environment
-
-        return create_environment(self)
-
-    def select_jinja_autoescape(self, filename: str | None) -> bool:
-        """Autoescape for ``.html``/``.htm``/``.xml``/``.xhtml`` and for template strings."""
-        if filename is None:
-            return True
-        return filename.endswith((".html", ".htm", ".xml", ".xhtml", ".svg"))
-
-    def update_template_context(self, context: dict[str, Any]) -> None:
-        """Add the context processors' values (app's and current blueprints') to ``context``."""
-        from .templating import update_template_context
-
-        update_template_context(self, context)
-
-    @setupmethod
-    def template_filter(self, name: str | None = None) -> Callable[[F], F]:
-        """Register a Jinja2 filter: ``@app.template_filter("reverse")``."""
-
-        def decorator(f: F) -> F:
-            self.add_template_filter(f, name=name)
-            return f
-
-        return decorator
-
-    @setupmethod
-    def add_template_filter(self, f: Callable[..., Any], name: str | None = None) -> None:
-        self.jinja_env.filters[name or f.__name__] = f
-
-    @setupmethod
-    def template_test(self, name: str | None = None) -> Callable[[F], F]:
-        """Register a Jinja2 test: ``@app.template_test("prime")``."""
-
-        def decorator(f: F) -> F:
-            self.add_template_test(f, name=name)
-            return f
-
-        return decorator
-
-    @setupmethod
-    def add_template_test(self, f: Callable[..., bool], name: str | None = None) -> None:
-        self.jinja_env.tests[name or f.__name__] = f
-
-    @setupmethod
-    def template_global(self, name: str | None = None) -> Callable[[F], F]:
-        """Register a Jinja2 global: ``@app.template_global()``."""
-
-        def decorator(f: F) -> F:
-            self.add_template_global(f, name=name)
-            return f
-
-        return decorator
-
-    @setupmethod
-    def add_template_global(self, f: Callable[..., Any], name: str | None = None) -> None:
-        self.jinja_env.globals[name or f.__name__] = f
-
-    # -- setup -------------------------------------------------------------------
-
-    def _check_setup_finished(self, f_name: str) -> None:
-        if self._got_first_request:
-            raise RuntimeError(
-                f"The setup method '{f_name}' can no longer be called on the application."
-                " It has already handled its first request, any changes would not be"
-                " applied consistently. Make sure all imports, decorators, functions,"
-                " etc. needed to set up the application are done before running it."
-            )
-
-    @setupmethod
-    def add_url_rule(
-        self,
-        rule: str,
-        endpoint: str | None = None,
-        view_func: RouteCallable | None = None,
-        provide_automatic_options: bool | None = None,
-        **options: Any,
-    ) -> None:
-        """Register ``view_func`` for URL ``rule``; the method behind :meth:`route`.
-
-        Options: ``methods`` (default ``["GET"]``), ``defaults``,
-        ``strict_slashes``, ``websocket``, and ``stream=True`` to hand the view
-        the request body unread (``request.stream``) instead of preloading it.
-        """
-        if endpoint is None:
-            if view_func is None:
-                raise TypeError("add_url_rule() needs an endpoint or a view_func.")
-            endpoint = view_func.__name__
-        options["endpoint"] = endpoint
-        methods = options.pop("methods", None)
-        if methods is None:
-            methods = getattr(view_func, "methods", None) or ("GET",)
-        if isinstance(methods, str):
-            raise TypeError(
-                "Allowed methods must be a list of strings, for example:"
-                " @app.route(..., methods=['POST'])"
-            )
-        methods = {m.upper() for m in methods}
-        if provide_automatic_options is None:
-            provide_automatic_options = getattr(view_func, "provide_automatic_options", None)
-        if provide_automatic_options is None:
-            provide_automatic_options = (
-                "OPTIONS" not in methods and self.config["PROVIDE_AUTOMATIC_OPTIONS"]
-            )
-        stream = bool(options.pop("stream", False))
-        if options.get("websocket") and view_func is not None and not is_async_callable(view_func):
-            raise TypeError(
-                f"The websocket handler {view_func.__name__!r} must be async: define it with"
-                " 'async def'."
-            )
-        url_rule = self.url_rule_class(
-            rule, methods=methods, provide_automatic_options=provide_automatic_options, **options
-        )
-        if stream:
-            self._stream_rules.add(id(url_rule))
-        if view_func is not None:
-            existing = self.view_functions.get(endpoint)
-            if existing is not None and existing is not view_func:
-                raise AssertionError(
-                    "View function mapping is overwriting an existing endpoint function:"
-                    f" {endpoint}. Give the new view a different name or endpoint=."
-                )
-            self.view_functions[endpoint] = view_func
-        self.url_map.add(url_rule)
-
-    @setupmethod
-    def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
-        """Register a blueprint: ``url_prefix=``, ``name=`` (to register it twice),
-        ``url_defaults=``, ``cli_group=`` override the blueprint's own settings."""
-        blueprint.register(self, options)
-
-    @setupmethod
-    def mount(self, prefix: str, app: ASGIApp) -> None:
-        """Serve another ASGI app beneath ``prefix``: a Starlette or FastAPI app, another
-        microasgi app, or a WSGI app behind :class:`WSGIApp`.
-
-        Routes of this app win over a mount; a mount gets what no route matched
-        under its prefix (``"/"`` mounts a fallback for everything). The child sees
-        the whole path, with its ``root_path`` extended by ``prefix`` (ASGI 2.5),
-        and its lifespan runs with this app's.
-        """
-        if not prefix.startswith("/"):
-            raise ValueError(f"A mount prefix must start with '/': {prefix!r}.")
-        prefix = prefix.rstrip("/")
-        if any(existing == prefix for existing, _ in self._mounts):
-            raise ValueError(f"An app is already mounted at {prefix or '/'!r}.")
-        self._mounts.append((prefix, app))
-        # Longest prefix first, so the innermost mount claims a path.
-        self._mounts.sort(key=lambda item: len(item[0]), reverse=True)
-
-    def add_middleware(self, middleware_class: type[Any], **options: Any) -> None:
-        """Wrap :attr:`asgi_app` in an ASGI middleware: ``app.add_middleware(GZipMiddleware)``.
-
-        The same as ``app.asgi_app = middleware_class(app.asgi_app, **options)``;
-        the last one added runs first.
-        """
-        self.asgi_app = middleware_class(self.asgi_app, **options)
-
-    def _find_mount(self, path: str) -> tuple[str, ASGIApp] | None:
-        for prefix, app in self._mounts:
-            if not prefix or path == prefix or path.startswith(prefix + "/"):
-                return prefix, app
-        return None
-
-    async def _call_mounted(
-        self,
-        mount: tuple[str, ASGIApp],
-        request: Request,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-    ) -> None:
-        prefix, app = mount
-        # Always the whole path, even from a server that stripped root_path itself.
-        child = dict(scope)
-        child["root_path"] = request.root_path + prefix
-        child["path"] = request.root_path + request.path
-        await self._run_child(app, child, receive, send)
-
-    async def _run_child(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
-        # This app is current while a child runs, so the thread bridge (a mounted
-        # WSGIApp's worker threads) is bounded by this app's SYNC_THREAD_LIMIT.
-        token = _cv_app.set(AppContext(self))
-        try:
-            await app(scope, receive, send)
-        finally:
-            _cv_app.reset(token)
-
-    def iter_blueprints(self) -> Iterator[Blueprint]:
-        """Registered blueprints, in registration order."""
-        return iter(self.blueprints.values())
-
-    @setupmethod
-    def teardown_appcontext(self, f: F) -> F:
-        """Run ``f(error)`` when each app context ends (after every request, too)."""
-        self.teardown_appcontext_funcs.append(f)
-        return f
-
-    @setupmethod
-    def before_serving(self, f: F) -> F:
-        """Run ``f()`` once when the server starts (lifespan startup), before any request."""
-        self.before_serving_funcs.append(f)
-        return f
-
-    @setupmethod
-    def after_serving(self, f: F) -> F:
-        """Run ``f()`` once when the server shuts down (lifespan shutdown)."""
-        self.after_serving_funcs.append(f)
-        return f
-
-    @setupmethod
-    def while_serving(self, f: F) -> F:
-        """Register an async generator function: code before ``yield`` runs at startup,
-        after it at shutdown.
-
-        ::
-
-            @app.while_serving
-            async def database():
-                app.db = await connect()
-                yield
-                await app.db.close()
-        """
-        if not inspect.isasyncgenfunction(f):
-            raise TypeError(
-                "while_serving needs an async generator function (async def with yield)."
-            )
-        self.while_serving_gens.append(f)
-        return f
-
-    @setupmethod
-    def shell_context_processor(self, f: F) -> F:
-        """Register a function returning names for ``microasgi shell``."""
-        self.shell_context_processors.append(f)
-        return f
-
-    # -- contexts ----------------------------------------------------------------
-
-    def app_context(self) -> AppContext:
-        """An application context: ``with app.app_context(): ...`` (or ``async with``)."""
-        return AppContext(self)
-
-    def request_context(self, scope: Scope, body: bytes = b"") -> RequestContext:
-        """A request context for an ASGI ``scope`` whose body is ``body``."""
-        request = self.request_class(scope)
-        request._data = body
-        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            _parse_form_now(self, request)
-        return RequestContext(self, request, AppContext(self))
-
-    def test_request_context(self, *args: Any, **kwargs: Any) -> RequestContext:
-        """A request context for a made-up request, taking the test client's arguments.
-
-        ``with app.test_request_context("/?page=2", method="POST", json={...}):``
-        """
-        from .testing import build_scope
-
-        scope, body = build_scope(self, *args, **kwargs)
-        return self.request_context(scope, body)
-
-    def _thread_limiter(self) -> anyio.CapacityLimiter:
-        return thread_limiter(id(self), int(self.config["SYNC_THREAD_LIMIT"]))
 
     # -- ASGI entry point -------------------------------------------------------
 
@@ -758,7 +223,7 @@ class MicroASGI(Scaffold):
                 _cv_request.reset(req_token)
                 _cv_app.reset(app_token)
 
-    async def _dispatch_websocket(self, ws: Websocket, plan: _Plan) -> Any:
+    async def _dispatch_websocket(self, ws: Websocket, plan: RoutePlan) -> Any:
         if ws.routing_exception is not None:
             raise ws.routing_exception
         for preprocess in plan.preprocessors:
@@ -804,7 +269,7 @@ class MicroASGI(Scaffold):
 
     # -- dispatch ----------------------------------------------------------------
 
-    def _routing_error(self, request: Request, exc: HTTPException) -> _Plan:
+    def _routing_error(self, request: Request, exc: HTTPException) -> RoutePlan:
         """Keep a 404/405/redirect to raise after the hooks; the plan that answers it."""
         if isinstance(exc, RequestRedirect):
             # The router knows the path only; the client needs the whole URL.
@@ -815,7 +280,7 @@ class MicroASGI(Scaffold):
         request._blueprints = plan.blueprints
         return plan
 
-    async def full_dispatch_request(self, ctx: RequestContext, plan: _Plan) -> Response:
+    async def full_dispatch_request(self, ctx: RequestContext, plan: RoutePlan) -> Response:
         """Preload, hooks, view, response, after-hooks: steps 3 to 7."""
         request = ctx.request
         assert request is not None
@@ -841,7 +306,7 @@ class MicroASGI(Scaffold):
         response = self.make_response(rv)
         return await self.process_response(ctx, response, plan)
 
-    async def dispatch_request(self, request: Request, plan: _Plan) -> Any:
+    async def dispatch_request(self, request: Request, plan: RoutePlan) -> Any:
         """Call the view (or answer OPTIONS, or raise the routing error)."""
         if request.routing_exception is not None:
             raise request.routing_exception
@@ -853,11 +318,11 @@ class MicroASGI(Scaffold):
         assert view is not None
         args = request.view_args
         kind = plan.view_kind
-        if kind == _Plan.AWAIT:
+        if kind == RoutePlan.AWAIT:
             return await (view(**args) if args else view())
-        if kind == _Plan.THREAD:
+        if kind == RoutePlan.THREAD:
             rv = await (
-                run_in_request_thread(_call_with_kwargs, view, args)
+                run_in_request_thread(call_with_kwargs, view, args)
                 if args
                 else run_in_request_thread(view)
             )
@@ -878,7 +343,7 @@ class MicroASGI(Scaffold):
         return response
 
     async def process_response(
-        self, ctx: RequestContext, response: Response, plan: _Plan
+        self, ctx: RequestContext, response: Response, plan: RoutePlan
     ) -> Response:
         """Run ``after_this_request`` and ``after_request`` hooks, then save the session."""
         for func in ctx._after_request_functions:
@@ -906,7 +371,7 @@ class MicroASGI(Scaffold):
             if self._got_first_request:
                 return
             for rule in self.url_map.iter_rules():
-                rule.plan = _Plan(self, rule)
+                rule.plan = RoutePlan(self, rule)
             self._error_plans.clear()
             # Longest prefix first, so the innermost blueprint claims a path.
             prefixes = [
@@ -1058,13 +523,13 @@ class MicroASGI(Scaffold):
             )
             return response
 
-    def _plan_for(self, request: Request | None) -> _Plan:
+    def _plan_for(self, request: Request | None) -> RoutePlan:
         rule = request.url_rule if request is not None else None
         if rule is not None and rule.plan is not None:
             return rule.plan  # type: ignore[no-any-return]
         return self._error_plan(request.path if request is not None else "/")
 
-    def _error_plan(self, path: str, websocket: bool = False) -> _Plan:
+    def _error_plan(self, path: str, websocket: bool = False) -> RoutePlan:
         """The plan for a 404/405 at ``path``: the innermost blueprint whose prefix holds it."""
         name = None
         for prefix, candidate in self._prefix_table:
@@ -1074,7 +539,7 @@ class MicroASGI(Scaffold):
         plan = self._error_plans.get((name, websocket))
         if plan is None:
             lineage = blueprint_lineage(name) if name else ()
-            plan = self._error_plans[(name, websocket)] = _Plan(self, None, lineage, websocket)
+            plan = self._error_plans[(name, websocket)] = RoutePlan(self, None, lineage, websocket)
         return plan
 
     def log_exception(self, exc: BaseException, request: Request | Websocket | None) -> None:
@@ -1112,88 +577,37 @@ class MicroASGI(Scaffold):
             except Exception as hook_exc:
                 self.logger.error("Error in teardown_appcontext hook %r", func, exc_info=hook_exc)
 
-    # -- URLs ----------------------------------------------------------------------
+    # -- mounted apps ------------------------------------------------------------------
 
-    def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
-        """Let ``url_defaults`` functions fill in ``values`` for ``endpoint``."""
-        for name in (None, *reversed(blueprint_chain(endpoint))):
-            for func in self.url_default_functions[name]:
-                func(endpoint, values)
+    def _find_mount(self, path: str) -> tuple[str, ASGIApp] | None:
+        for prefix, app in self._mounts:
+            if not prefix or path == prefix or path.startswith(prefix + "/"):
+                return prefix, app
+        return None
 
-    def handle_url_build_error(
-        self, error: BuildError, endpoint: str, values: dict[str, Any]
-    ) -> str:
-        """Give ``url_build_error_handlers`` a chance to build the URL, else re-raise."""
-        for handler in self.url_build_error_handlers:
-            try:
-                rv = handler(error, endpoint, values)
-            except BuildError as exc:
-                error = exc
-                continue
-            if rv is not None:
-                return rv
-        if error is sys.exc_info()[1]:
-            raise
-        raise error
-
-    def url_for(
+    async def _call_mounted(
         self,
-        endpoint: str,
-        *,
-        _anchor: str | None = None,
-        _method: str | None = None,
-        _scheme: str | None = None,
-        _external: bool | None = None,
-        **values: Any,
-    ) -> str:
-        """Build the URL of ``endpoint``; extra ``values`` become the query string.
+        mount: tuple[str, ASGIApp],
+        request: Request,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        prefix, app = mount
+        # Always the whole path, even from a server that stripped root_path itself.
+        child = dict(scope)
+        child["root_path"] = request.root_path + prefix
+        child["path"] = request.root_path + request.path
+        await self._run_child(app, child, receive, send)
 
-        During a request the URL is relative (``/users/1``) and includes the
-        prefix the app is mounted at; ``_external=True`` adds scheme and host.
-        Outside a request, ``SERVER_NAME`` is needed, and URLs are external.
-        ``.name`` is relative to the current blueprint.
-        """
-        ctx = _cv_request.get(None)
-        request = ctx.request if ctx is not None else None
-        if request is not None:
-            if endpoint.startswith("."):
-                blueprint = request.blueprint
-                endpoint = f"{blueprint}{endpoint}" if blueprint else endpoint[1:]
-            root = request.root_path
-            scheme = _scheme or request.scheme
-            host = request.host
-            if _external is None:
-                _external = _scheme is not None
-        else:
-            if endpoint.startswith("."):
-                endpoint = endpoint[1:]
-            host = self.config["SERVER_NAME"]
-            if host is None:
-                raise RuntimeError(
-                    "Unable to build URLs outside an active request without 'SERVER_NAME'"
-                    " configured. Also configure 'APPLICATION_ROOT' and"
-                    " 'PREFERRED_URL_SCHEME' as needed."
-                )
-            root = self.config["APPLICATION_ROOT"].rstrip("/")
-            scheme = _scheme or self.config["PREFERRED_URL_SCHEME"]
-            if _external is None:
-                _external = True
-        if _scheme is not None and not _external:
-            raise ValueError("When specifying '_scheme', '_external' must be True.")
-        self.inject_url_defaults(endpoint, values)
+    async def _run_child(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        # This app is current while a child runs, so the thread bridge (a mounted
+        # WSGIApp's worker threads) is bounded by this app's SYNC_THREAD_LIMIT.
+        token = _cv_app.set(AppContext(self))
         try:
-            path = self.url_map.build(endpoint, values, method=_method)
-        except BuildError as error:
-            values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
-            return self.handle_url_build_error(error, endpoint, values)
-        url = root + path
-        if _anchor is not None:
-            from urllib.parse import quote
-
-            url += "#" + quote(_anchor, safe="%!#$&'()*+,/:;=?@")
-        if _external:
-            url = f"{scheme}://{host}{url}"
-        return url
+            await app(scope, receive, send)
+        finally:
+            _cv_app.reset(token)
 
     # -- lifespan ----------------------------------------------------------------
 
@@ -1307,34 +721,8 @@ class MicroASGI(Scaffold):
         return f"<{type(self).__name__} {self.name!r}>"
 
 
-def _parse_form_now(app: MicroASGI, request: Request) -> None:
-    """Parse a form body outside the event loop (for ``test_request_context``)."""
-
-    async def parse() -> None:
-        token = _cv_app.set(AppContext(app))
-        try:
-            await request._parse_form()
-        finally:
-            _cv_app.reset(token)
-
-    anyio.run(parse)
-
-
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
-
-
-def _has_level_handler(logger: logging.Logger) -> bool:
-    """Whether a handler on ``logger`` or its parents will emit its messages."""
-    level = logger.getEffectiveLevel()
-    current: logging.Logger | None = logger
-    while current is not None:
-        if any(handler.level <= level for handler in current.handlers):
-            return True
-        if not current.propagate:
-            break
-        current = current.parent
-    return False
 
 
 #: Flask's name, so a port can be an import change.

@@ -1,0 +1,585 @@
+"""What an app is before it serves: configuration, the registration API, contexts, URLs.
+
+:class:`AppBase` holds everything that is set up before the first request
+(config, routes, blueprints, mounts, hooks, template filters) and what works
+outside a request (contexts, ``url_for``); :class:`microasgi.app.MicroASGI`
+adds serving on top. Flask splits its ``App`` the same way.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import logging
+import os
+import sys
+import threading
+from collections.abc import AsyncGenerator, Callable, Iterator
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import anyio
+
+from .blueprints import Blueprint
+from .bridge import thread_limiter
+from .config import DEFAULT_CONFIG, Config, ConfigAttribute
+from .ctx import AppContext, RequestContext, _AppCtxGlobals
+from .globals import _cv_app, _cv_request
+from .json import DefaultJSONProvider, JSONProvider
+from .plans import RoutePlan
+from .requests import Request, blueprint_chain
+from .responses import Response
+from .routing import BuildError, Map, Rule
+from .scaffold import F, Scaffold, get_root_path, is_async_callable, setupmethod
+from .sessions import SecureCookieSessionInterface, SessionInterface
+from .typing import ASGIApp, RouteCallable, Scope
+
+if TYPE_CHECKING:
+    from .app import MicroASGI
+
+T = TypeVar("T")
+
+
+def _make_timedelta(value: timedelta | int) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    return timedelta(seconds=value)
+
+
+class AppBase(Scaffold):
+    """Configuration and the registration API of :class:`MicroASGI` (see there)."""
+
+    #: The ASGI app ``__call__`` forwards to: wrap it with ASGI middleware.
+    asgi_app: ASGIApp
+
+    @property
+    def _app(self) -> MicroASGI:
+        # Only MicroASGI is ever instantiated; this says so to the type checker.
+        return cast("MicroASGI", self)
+
+    request_class: type[Request] = Request
+    response_class: type[Response] = Response
+    json_provider_class: type[JSONProvider] = DefaultJSONProvider
+    app_ctx_globals_class: type[_AppCtxGlobals] = _AppCtxGlobals
+    config_class: type[Config] = Config
+    url_map_class: type[Map] = Map
+    url_rule_class: type[Rule] = Rule
+    session_interface: SessionInterface = SecureCookieSessionInterface()
+    default_config: dict[str, Any] = DEFAULT_CONFIG
+
+    testing = ConfigAttribute[bool]("TESTING")
+    secret_key = ConfigAttribute["str | bytes | None"]("SECRET_KEY")
+    permanent_session_lifetime = ConfigAttribute[timedelta](
+        "PERMANENT_SESSION_LIFETIME", get_converter=_make_timedelta
+    )
+
+    def __init__(
+        self,
+        import_name: str,
+        static_url_path: str | None = None,
+        static_folder: str | os.PathLike[str] | None = "static",
+        template_folder: str | os.PathLike[str] | None = "templates",
+        instance_path: str | None = None,
+        instance_relative_config: bool = False,
+        root_path: str | None = None,
+    ) -> None:
+        super().__init__(
+            import_name,
+            static_folder=static_folder,
+            static_url_path=static_url_path,
+            template_folder=template_folder,
+            root_path=root_path,
+        )
+        if instance_path is None:
+            instance_path = self.auto_find_instance_path()
+        elif not os.path.isabs(instance_path):
+            raise ValueError(
+                "If an instance path is provided it must be absolute. A relative path was given."
+            )
+        self.instance_path = instance_path
+        self.config = self.make_config(instance_relative_config)
+        self.json: JSONProvider = self.json_provider_class(self)
+        self.url_map = self.url_map_class()
+        self.teardown_appcontext_funcs: list[Callable[[BaseException | None], Any]] = []
+        self.before_serving_funcs: list[Callable[[], Any]] = []
+        self.after_serving_funcs: list[Callable[[], Any]] = []
+        self.while_serving_gens: list[Callable[[], AsyncGenerator[None, None]]] = []
+        self.url_build_error_handlers: list[Callable[[BuildError, str, dict[str, Any]], str]] = []
+        self.shell_context_processors: list[Callable[[], dict[str, Any]]] = []
+        self.extensions: dict[str, Any] = {}
+        self.blueprints: dict[str, Blueprint] = {}
+        self._stream_rules: set[int] = set()  # ids of rules registered with stream=True
+        self._got_first_request = False
+        self.asgi_app = self._app._asgi_app
+        # Serving state, filled in when the app starts (see MicroASGI).
+        self._has_teardown = True
+        self._started = False
+        self._serving_gens: list[AsyncGenerator[None, None]] = []
+        self._start_lock: anyio.Lock | None = None
+        self._error_plans: dict[tuple[str | None, bool], RoutePlan] = {}
+        self._prefix_table: list[tuple[str, str]] = []
+        self._mounts: list[tuple[str, ASGIApp]] = []
+        #: url_prefix of each registered blueprint, by registration name.
+        self._blueprint_prefixes: dict[str, str | None] = {}
+        self._logger: logging.Logger | None = None
+        self._cli: Any = None
+        self._jinja_env: Any = None
+        self._jinja_lock = threading.Lock()
+        #: Options for the Jinja2 environment, read when it is first created.
+        self.jinja_options: dict[str, Any] = {}
+        if self.has_static_folder:
+            # Flask's static route; `static_url_path` defaults to "/static".
+            self.add_url_rule(
+                f"{self.static_url_path}/<path:filename>",
+                endpoint="static",
+                view_func=self.send_static_file,
+            )
+
+    # -- identity and configuration ----------------------------------------------
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        """The import name, or the script's name when run as ``__main__``."""
+        if self.import_name == "__main__":
+            filename = getattr(sys.modules["__main__"], "__file__", None)
+            if not isinstance(filename, str):
+                return "__main__"
+            return os.path.splitext(os.path.basename(filename))[0]
+        return self.import_name
+
+    @property
+    def debug(self) -> bool:
+        """``DEBUG``: tracebacks in error pages, template reloading. Never in production."""
+        return bool(self.config["DEBUG"])
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        self.config["DEBUG"] = value
+
+    @property
+    def propagate_exceptions(self) -> bool:
+        """Whether unhandled errors are re-raised (to the test client) instead of answered 500.
+
+        ``PROPAGATE_EXCEPTIONS`` if set, else ``TESTING``.
+        """
+        value = self.config["PROPAGATE_EXCEPTIONS"]
+        return bool(value) if value is not None else self.testing
+
+    def make_config(self, instance_relative: bool = False) -> Config:
+        root = self.instance_path if instance_relative else self.root_path
+        defaults = dict(self.default_config)
+        defaults["DEBUG"] = os.environ.get("MICROASGI_DEBUG", "").lower() in ("1", "true", "yes")
+        return self.config_class(root, defaults)
+
+    def auto_find_instance_path(self) -> str:
+        """``<project folder>/instance``, or ``<prefix>/var/<name>-instance`` when installed."""
+        module_dir = get_root_path(self.import_name)
+        try:
+            spec = importlib.util.find_spec(self.import_name)
+        except (ImportError, ValueError):
+            spec = None
+        is_package = spec is not None and spec.submodule_search_locations is not None
+        # A package's instance folder sits beside the package, a module's beside it.
+        base = os.path.dirname(module_dir) if is_package else module_dir
+        if "site-packages" in base.split(os.sep):
+            return os.path.join(sys.prefix, "var", f"{self.name}-instance")
+        return os.path.join(base, "instance")
+
+    def open_resource(self, resource: str, mode: str = "rb", encoding: str | None = None) -> Any:
+        """Open a file relative to the app's root path (read-only)."""
+        if mode not in {"r", "rt", "rb"}:
+            raise ValueError("Resources can only be opened for reading.")
+        path = os.path.join(self.root_path, resource)
+        if mode == "rb":
+            return open(path, mode)
+        return open(path, mode, encoding=encoding or "utf-8")
+
+    def open_instance_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
+    ) -> Any:
+        """Open a file relative to the instance folder (writing allowed)."""
+        path = os.path.join(self.instance_path, resource)
+        if "b" in mode:
+            return open(path, mode)
+        return open(path, mode, encoding=encoding)
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The app's logger, named after the app; errors in requests are logged here."""
+        if self._logger is None:
+            logger = logging.getLogger(self.name)
+            if self.debug and not logger.level:
+                logger.setLevel(logging.DEBUG)
+            if not _has_level_handler(logger):
+                handler = logging.StreamHandler()
+                handler.setFormatter(
+                    logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s")
+                )
+                logger.addHandler(handler)
+            self._logger = logger
+        return self._logger
+
+    @property
+    def cli(self) -> Any:
+        """A click group: commands added here run with ``microasgi --app ... <name>``."""
+        if self._cli is None:
+            from .cli import AppGroup
+
+            self._cli = AppGroup(self.name)
+        return self._cli
+
+    # -- templates -------------------------------------------------------------------
+
+    @property
+    def jinja_env(self) -> Any:
+        """The app's Jinja2 environment, created on first use (so Jinja2 loads lazily)."""
+        if self._jinja_env is None:
+            # Two sync views rendering at once in worker threads must not each build one.
+            with self._jinja_lock:
+                if self._jinja_env is None:
+                    self._jinja_env = self.create_jinja_environment()
+        return self._jinja_env
+
+    def create_jinja_environment(self) -> Any:
+        """Build the Jinja2 environment (override to customise); see :mod:`microasgi.templating`."""
+        from .templating import create_environment
+
+        return create_environment(self._app)
+
+    def select_jinja_autoescape(self, filename: str | None) -> bool:
+        """Autoescape for ``.html``/``.htm``/``.xml``/``.xhtml`` and for template strings."""
+        if filename is None:
+            return True
+        return filename.endswith((".html", ".htm", ".xml", ".xhtml", ".svg"))
+
+    def update_template_context(self, context: dict[str, Any]) -> None:
+        """Add the context processors' values (app's and current blueprints') to ``context``."""
+        from .templating import update_template_context
+
+        update_template_context(self._app, context)
+
+    @setupmethod
+    def template_filter(self, name: str | None = None) -> Callable[[F], F]:
+        """Register a Jinja2 filter: ``@app.template_filter("reverse")``."""
+
+        def decorator(f: F) -> F:
+            self.add_template_filter(f, name=name)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def add_template_filter(self, f: Callable[..., Any], name: str | None = None) -> None:
+        self.jinja_env.filters[name or f.__name__] = f
+
+    @setupmethod
+    def template_test(self, name: str | None = None) -> Callable[[F], F]:
+        """Register a Jinja2 test: ``@app.template_test("prime")``."""
+
+        def decorator(f: F) -> F:
+            self.add_template_test(f, name=name)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def add_template_test(self, f: Callable[..., bool], name: str | None = None) -> None:
+        self.jinja_env.tests[name or f.__name__] = f
+
+    @setupmethod
+    def template_global(self, name: str | None = None) -> Callable[[F], F]:
+        """Register a Jinja2 global: ``@app.template_global()``."""
+
+        def decorator(f: F) -> F:
+            self.add_template_global(f, name=name)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def add_template_global(self, f: Callable[..., Any], name: str | None = None) -> None:
+        self.jinja_env.globals[name or f.__name__] = f
+
+    # -- setup -------------------------------------------------------------------
+
+    def _check_setup_finished(self, f_name: str) -> None:
+        if self._got_first_request:
+            raise RuntimeError(
+                f"The setup method '{f_name}' can no longer be called on the application."
+                " It has already handled its first request, any changes would not be"
+                " applied consistently. Make sure all imports, decorators, functions,"
+                " etc. needed to set up the application are done before running it."
+            )
+
+    @setupmethod
+    def add_url_rule(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: RouteCallable | None = None,
+        provide_automatic_options: bool | None = None,
+        **options: Any,
+    ) -> None:
+        """Register ``view_func`` for URL ``rule``; the method behind :meth:`route`.
+
+        Options: ``methods`` (default ``["GET"]``), ``defaults``,
+        ``strict_slashes``, ``websocket``, and ``stream=True`` to hand the view
+        the request body unread (``request.stream``) instead of preloading it.
+        """
+        if endpoint is None:
+            if view_func is None:
+                raise TypeError("add_url_rule() needs an endpoint or a view_func.")
+            endpoint = view_func.__name__
+        options["endpoint"] = endpoint
+        methods = options.pop("methods", None)
+        if methods is None:
+            methods = getattr(view_func, "methods", None) or ("GET",)
+        if isinstance(methods, str):
+            raise TypeError(
+                "Allowed methods must be a list of strings, for example:"
+                " @app.route(..., methods=['POST'])"
+            )
+        methods = {m.upper() for m in methods}
+        if provide_automatic_options is None:
+            provide_automatic_options = getattr(view_func, "provide_automatic_options", None)
+        if provide_automatic_options is None:
+            provide_automatic_options = (
+                "OPTIONS" not in methods and self.config["PROVIDE_AUTOMATIC_OPTIONS"]
+            )
+        stream = bool(options.pop("stream", False))
+        if options.get("websocket") and view_func is not None and not is_async_callable(view_func):
+            raise TypeError(
+                f"The websocket handler {view_func.__name__!r} must be async: define it with"
+                " 'async def'."
+            )
+        url_rule = self.url_rule_class(
+            rule, methods=methods, provide_automatic_options=provide_automatic_options, **options
+        )
+        if stream:
+            self._stream_rules.add(id(url_rule))
+        if view_func is not None:
+            existing = self.view_functions.get(endpoint)
+            if existing is not None and existing is not view_func:
+                raise AssertionError(
+                    "View function mapping is overwriting an existing endpoint function:"
+                    f" {endpoint}. Give the new view a different name or endpoint=."
+                )
+            self.view_functions[endpoint] = view_func
+        self.url_map.add(url_rule)
+
+    @setupmethod
+    def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
+        """Register a blueprint: ``url_prefix=``, ``name=`` (to register it twice),
+        ``url_defaults=``, ``cli_group=`` override the blueprint's own settings."""
+        blueprint.register(self._app, options)
+
+    @setupmethod
+    def mount(self, prefix: str, app: ASGIApp) -> None:
+        """Serve another ASGI app beneath ``prefix``: a Starlette or FastAPI app, another
+        microasgi app, or a WSGI app behind :class:`WSGIApp`.
+
+        Routes of this app win over a mount; a mount gets what no route matched
+        under its prefix (``"/"`` mounts a fallback for everything). The child sees
+        the whole path, with its ``root_path`` extended by ``prefix`` (ASGI 2.5),
+        and its lifespan runs with this app's.
+        """
+        if not prefix.startswith("/"):
+            raise ValueError(f"A mount prefix must start with '/': {prefix!r}.")
+        prefix = prefix.rstrip("/")
+        if any(existing == prefix for existing, _ in self._mounts):
+            raise ValueError(f"An app is already mounted at {prefix or '/'!r}.")
+        self._mounts.append((prefix, app))
+        # Longest prefix first, so the innermost mount claims a path.
+        self._mounts.sort(key=lambda item: len(item[0]), reverse=True)
+
+    def add_middleware(self, middleware_class: type[Any], **options: Any) -> None:
+        """Wrap :attr:`asgi_app` in an ASGI middleware: ``app.add_middleware(GZipMiddleware)``.
+
+        The same as ``app.asgi_app = middleware_class(app.asgi_app, **options)``;
+        the last one added runs first.
+        """
+        self.asgi_app = middleware_class(self.asgi_app, **options)
+
+    def iter_blueprints(self) -> Iterator[Blueprint]:
+        """Registered blueprints, in registration order."""
+        return iter(self.blueprints.values())
+
+    @setupmethod
+    def teardown_appcontext(self, f: F) -> F:
+        """Run ``f(error)`` when each app context ends (after every request, too)."""
+        self.teardown_appcontext_funcs.append(f)
+        return f
+
+    @setupmethod
+    def before_serving(self, f: F) -> F:
+        """Run ``f()`` once when the server starts (lifespan startup), before any request."""
+        self.before_serving_funcs.append(f)
+        return f
+
+    @setupmethod
+    def after_serving(self, f: F) -> F:
+        """Run ``f()`` once when the server shuts down (lifespan shutdown)."""
+        self.after_serving_funcs.append(f)
+        return f
+
+    @setupmethod
+    def while_serving(self, f: F) -> F:
+        """Register an async generator function: code before ``yield`` runs at startup,
+        after it at shutdown.
+
+        ::
+
+            @app.while_serving
+            async def database():
+                app.db = await connect()
+                yield
+                await app.db.close()
+        """
+        if not inspect.isasyncgenfunction(f):
+            raise TypeError(
+                "while_serving needs an async generator function (async def with yield)."
+            )
+        self.while_serving_gens.append(f)
+        return f
+
+    @setupmethod
+    def shell_context_processor(self, f: F) -> F:
+        """Register a function returning names for ``microasgi shell``."""
+        self.shell_context_processors.append(f)
+        return f
+
+    # -- contexts ----------------------------------------------------------------
+
+    def app_context(self) -> AppContext:
+        """An application context: ``with app.app_context(): ...`` (or ``async with``)."""
+        return AppContext(self._app)
+
+    def request_context(self, scope: Scope, body: bytes = b"") -> RequestContext:
+        """A request context for an ASGI ``scope`` whose body is ``body``."""
+        request = self.request_class(scope)
+        request._data = body
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            _parse_form_now(self._app, request)
+        return RequestContext(self._app, request, AppContext(self._app))
+
+    def test_request_context(self, *args: Any, **kwargs: Any) -> RequestContext:
+        """A request context for a made-up request, taking the test client's arguments.
+
+        ``with app.test_request_context("/?page=2", method="POST", json={...}):``
+        """
+        from .testing import build_scope
+
+        scope, body = build_scope(self._app, *args, **kwargs)
+        return self.request_context(scope, body)
+
+    def _thread_limiter(self) -> anyio.CapacityLimiter:
+        return thread_limiter(id(self), int(self.config["SYNC_THREAD_LIMIT"]))
+
+    # -- URLs ----------------------------------------------------------------------
+
+    def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
+        """Let ``url_defaults`` functions fill in ``values`` for ``endpoint``."""
+        for name in (None, *reversed(blueprint_chain(endpoint))):
+            for func in self.url_default_functions[name]:
+                func(endpoint, values)
+
+    def handle_url_build_error(
+        self, error: BuildError, endpoint: str, values: dict[str, Any]
+    ) -> str:
+        """Give ``url_build_error_handlers`` a chance to build the URL, else re-raise."""
+        for handler in self.url_build_error_handlers:
+            try:
+                rv = handler(error, endpoint, values)
+            except BuildError as exc:
+                error = exc
+                continue
+            if rv is not None:
+                return rv
+        if error is sys.exc_info()[1]:
+            raise
+        raise error
+
+    def url_for(
+        self,
+        endpoint: str,
+        *,
+        _anchor: str | None = None,
+        _method: str | None = None,
+        _scheme: str | None = None,
+        _external: bool | None = None,
+        **values: Any,
+    ) -> str:
+        """Build the URL of ``endpoint``; extra ``values`` become the query string.
+
+        During a request the URL is relative (``/users/1``) and includes the
+        prefix the app is mounted at; ``_external=True`` adds scheme and host.
+        Outside a request, ``SERVER_NAME`` is needed, and URLs are external.
+        ``.name`` is relative to the current blueprint.
+        """
+        ctx = _cv_request.get(None)
+        request = ctx.request if ctx is not None else None
+        if request is not None:
+            if endpoint.startswith("."):
+                blueprint = request.blueprint
+                endpoint = f"{blueprint}{endpoint}" if blueprint else endpoint[1:]
+            root = request.root_path
+            scheme = _scheme or request.scheme
+            host = request.host
+            if _external is None:
+                _external = _scheme is not None
+        else:
+            if endpoint.startswith("."):
+                endpoint = endpoint[1:]
+            host = self.config["SERVER_NAME"]
+            if host is None:
+                raise RuntimeError(
+                    "Unable to build URLs outside an active request without 'SERVER_NAME'"
+                    " configured. Also configure 'APPLICATION_ROOT' and"
+                    " 'PREFERRED_URL_SCHEME' as needed."
+                )
+            root = self.config["APPLICATION_ROOT"].rstrip("/")
+            scheme = _scheme or self.config["PREFERRED_URL_SCHEME"]
+            if _external is None:
+                _external = True
+        if _scheme is not None and not _external:
+            raise ValueError("When specifying '_scheme', '_external' must be True.")
+        self.inject_url_defaults(endpoint, values)
+        try:
+            path = self.url_map.build(endpoint, values, method=_method)
+        except BuildError as error:
+            values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
+            return self.handle_url_build_error(error, endpoint, values)
+        url = root + path
+        if _anchor is not None:
+            from urllib.parse import quote
+
+            url += "#" + quote(_anchor, safe="%!#$&'()*+,/:;=?@")
+        if _external:
+            url = f"{scheme}://{host}{url}"
+        return url
+
+
+def _parse_form_now(app: MicroASGI, request: Request) -> None:
+    """Parse a form body outside the event loop (for ``test_request_context``)."""
+
+    async def parse() -> None:
+        token = _cv_app.set(AppContext(app))
+        try:
+            await request._parse_form()
+        finally:
+            _cv_app.reset(token)
+
+    anyio.run(parse)
+
+
+def _has_level_handler(logger: logging.Logger) -> bool:
+    """Whether a handler on ``logger`` or its parents will emit its messages."""
+    level = logger.getEffectiveLevel()
+    current: logging.Logger | None = logger
+    while current is not None:
+        if any(handler.level <= level for handler in current.handlers):
+            return True
+        if not current.propagate:
+            break
+        current = current.parent
+    return False

@@ -1,0 +1,93 @@
+"""Route plans: what serving one route takes, worked out once when the app starts serving.
+
+A plan lists the hooks that apply to the route (the app's, then its blueprints'
+from the outside in; after-hooks the other way round) and says how to call
+its view, so the request path only runs what the route needs.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from itertools import chain
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .requests import blueprint_chain
+from .scaffold import is_async_callable
+
+if TYPE_CHECKING:
+    from .app import MicroASGI
+    from .routing import Rule
+
+T = TypeVar("T")
+
+_Hook = tuple[Callable[..., Any], bool]  # (function, is_async)
+
+
+def _hooks(funcs: Iterable[Callable[..., Any]]) -> tuple[_Hook, ...]:
+    return tuple((f, is_async_callable(f)) for f in funcs)
+
+
+def call_with_kwargs(func: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    return func(**kwargs)
+
+
+def _missing_view(endpoint: str) -> Callable[..., Any]:
+    async def missing(**kwargs: Any) -> Any:
+        raise LookupError(
+            f"No view function is registered for endpoint {endpoint!r}. Pass view_func= to"
+            f" add_url_rule(), or register one with @app.endpoint({endpoint!r})."
+        )
+
+    return missing
+
+
+class RoutePlan:
+    """What serving one route takes, worked out once: hooks that apply, how to call the view."""
+
+    __slots__ = (
+        "after",
+        "before",
+        "blueprints",
+        "preload",
+        "preprocessors",
+        "view",
+        "view_kind",
+    )
+
+    # How to call the view: await it, run it in a thread, or call it directly
+    # (a generator function: calling it only creates the generator).
+    AWAIT, THREAD, DIRECT = 0, 1, 2
+
+    def __init__(
+        self,
+        app: MicroASGI,
+        rule: Rule | None,
+        blueprints: tuple[str, ...] = (),
+        websocket: bool = False,
+    ) -> None:
+        names = blueprint_chain(rule.endpoint) if rule is not None else blueprints
+        websocket = rule.websocket if rule is not None else websocket
+        self.blueprints = names
+        scopes = (None, *reversed(names))  # app first, then outer to inner blueprints
+        self.preprocessors = tuple(
+            chain.from_iterable(app.url_value_preprocessors[s] for s in scopes)
+        )
+        before = app.before_websocket_funcs if websocket else app.before_request_funcs
+        after = app.after_websocket_funcs if websocket else app.after_request_funcs
+        self.before = _hooks(chain.from_iterable(before[s] for s in scopes))
+        inner_first = (*names, None)
+        self.after = _hooks(chain.from_iterable(reversed(after[s]) for s in inner_first))
+        self.preload = rule is None or id(rule) not in app._stream_rules
+        self.view: Callable[..., Any] | None = None
+        self.view_kind = self.AWAIT
+        if rule is not None:
+            # A rule may exist only for building URLs (Flask allows it): answered 500.
+            view = app.view_functions.get(rule.endpoint) or _missing_view(rule.endpoint)
+            self.view = view
+            if is_async_callable(view):
+                self.view_kind = self.AWAIT
+            elif inspect.isgeneratorfunction(view) or inspect.isasyncgenfunction(view):
+                self.view_kind = self.DIRECT
+            else:
+                self.view_kind = self.THREAD
