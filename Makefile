@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint clean bench
+.PHONY: run test lint clean bench bench-full
 
 # Reinstall whenever pyproject.toml changes; the stamp keeps later runs instant.
 $(STAMP): pyproject.toml
@@ -27,5 +27,18 @@ lint: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
+# The throughput harness (benchmarks/README.md). The peers come from the bench extra; wrk
+# (Debian's package) drives the network mode, which is skipped with a message without it.
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.inprocess
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null 2>&1 || \
+		(apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1) || \
+		echo "wrk is not installed (apt-get install wrk): the network mode will be skipped"
+	$(BIN)/python -m benchmarks --quick
+
+bench-full: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null 2>&1 || \
+		(apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1) || \
+		echo "wrk is not installed (apt-get install wrk): the network mode will be skipped"
+	$(BIN)/python -m benchmarks --full

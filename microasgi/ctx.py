@@ -322,10 +322,6 @@ def stream_with_context(generator_or_function: Any) -> Any:
     ``request``, ``session`` and ``g`` without this; wrapping is harmless.
     Works on a generator or as a decorator on a generator function.
     """
-    if inspect.isgeneratorfunction(generator_or_function) or inspect.isasyncgenfunction(
-        generator_or_function
-    ):
-        return generator_or_function
     return generator_or_function
 
 
