@@ -41,6 +41,7 @@ from .files import send_file, send_from_directory
 from .flashing import flash, get_flashed_messages
 from .globals import current_app, g, request, session, websocket
 from .json import jsonify
+from .proxy_fix import ProxyFix
 from .requests import Request
 from .responses import Response, redirect
 from .routing import BuildError
@@ -70,6 +71,7 @@ __all__ = [
     "MicroASGI",
     "NotAcceptable",
     "NotFound",
+    "ProxyFix",
     "Request",
     "RequestEntityTooLarge",
     "RequestedRangeNotSatisfiable",

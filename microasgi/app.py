@@ -182,7 +182,10 @@ class MicroASGI(AppBase):
         if not self._got_first_request:
             await self._first_request()
         ws = Websocket(scope, receive, send)
+        trusted = self.config["TRUSTED_HOSTS"]
         try:
+            if trusted and not host_is_trusted(ws.headers.get("host", ""), trusted):
+                raise SecurityError("The Host header is not trusted.")
             rule, ws.view_args = self.url_map.match(ws.path, "GET", websocket=True)
         except HTTPException as exc:
             mount = self._find_mount(ws.path) if self._mounts else None

@@ -17,6 +17,7 @@ import threading
 from collections.abc import AsyncGenerator, Callable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import quote
 
 import anyio
 
@@ -549,10 +550,8 @@ class AppBase(Scaffold):
         except BuildError as error:
             values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
             return self.handle_url_build_error(error, endpoint, values)
-        url = root + path
+        url = quote(root) + path  # root_path is decoded; the built path is quoted already
         if _anchor is not None:
-            from urllib.parse import quote
-
             url += "#" + quote(_anchor, safe="%!#$&'()*+,/:;=?@")
         if _external:
             url = f"{scheme}://{host}{url}"

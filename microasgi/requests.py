@@ -62,6 +62,19 @@ def host_is_trusted(host: str, trusted: list[str] | tuple[str, ...]) -> bool:
     return False
 
 
+def strip_root_path(path: str, root_path: str) -> str:
+    """``path`` relative to ``root_path``: ASGI 2.5 servers include the prefix, older ones don't.
+
+    Only a whole-segment prefix is removed: root ``/shop`` leaves ``/shopping`` alone.
+    """
+    root = root_path.rstrip("/")
+    if path == root:
+        return "/"
+    if path.startswith(root) and path[len(root)] == "/":
+        return path[len(root) :]
+    return path
+
+
 def blueprint_lineage(name: str) -> tuple[str, ...]:
     """``"a.b"`` -> ``("a.b", "a")``: a blueprint and its parents, innermost first."""
     parts = name.split(".")
@@ -216,9 +229,8 @@ class Request:
         self.method: str = scope["method"]
         path: str = scope["path"]
         root_path: str = scope.get("root_path", "")
-        # ASGI (HTTP 2.5): `path` includes `root_path`; an older server strips it.
-        if root_path and path.startswith(root_path):
-            path = path[len(root_path) :] or "/"
+        if root_path:
+            path = strip_root_path(path, root_path)
         if not path.isascii():
             path = _clean_text(path)
         self.root_path = root_path

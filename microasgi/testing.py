@@ -140,7 +140,8 @@ def _multi_items(mapping: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
 
 
 def _root_path(base_url: str) -> str:
-    return urlsplit(base_url).path.rstrip("/")
+    # ASGI's root_path is decoded, like path.
+    return unquote(urlsplit(base_url).path).rstrip("/")
 
 
 def _scope(request: httpx.Request, root_path: str) -> Scope:

@@ -30,7 +30,7 @@ from starlette.requests import cookie_parser
 
 from .datastructures import Headers, MultiDict
 from .globals import _cv_app
-from .requests import _clean_text, blueprint_chain
+from .requests import _clean_text, blueprint_chain, strip_root_path
 from .typing import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -57,8 +57,8 @@ class Websocket:
         self._send = send
         path: str = scope["path"]
         root_path: str = scope.get("root_path", "")
-        if root_path and path.startswith(root_path):
-            path = path[len(root_path) :] or "/"
+        if root_path:
+            path = strip_root_path(path, root_path)
         self.root_path = root_path
         self.path = path if path.isascii() else _clean_text(path)
         self.method = "GET"

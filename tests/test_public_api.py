@@ -14,7 +14,7 @@ EXPECTED = {
     "request", "session", "stream_with_context", "url_for", "views", "websocket",
     "Blueprint", "flash", "get_flashed_messages", "get_template_attribute", "render_template",
     "render_template_string", "stream_template", "stream_template_string", "send_file",
-    "send_from_directory", "WSGIApp",
+    "send_from_directory", "WSGIApp", "ProxyFix",
 }  # fmt: skip
 
 

@@ -138,3 +138,44 @@ def test_forwarded_headers_are_ignored() -> None:
         "scheme": "http",
         "url": "http://localhost/where",
     }
+
+
+def test_untrusted_host_refuses_the_websocket_handshake() -> None:
+    from microasgi import websocket
+    from microasgi.testing import WebsocketDenied
+
+    app = make_app()
+    app.config["TRUSTED_HOSTS"] = ["chat.example"]
+
+    @app.websocket("/ws")
+    async def ws() -> None:
+        await websocket.send_text("hello")
+
+    client = app.test_client(base_url="http://chat.example")
+    with client.websocket_connect("/ws") as conn:
+        assert conn.receive_text() == "hello"
+    forged = app.test_client(base_url="http://attacker.example")
+    with pytest.raises(WebsocketDenied) as refused, forged.websocket_connect("/ws"):
+        pass
+    assert refused.value.response.status_code == 400
+
+
+def test_root_path_is_stripped_only_on_a_segment_boundary() -> None:
+    from microasgi.requests import strip_root_path
+
+    assert strip_root_path("/shop/cart", "/shop") == "/cart"
+    assert strip_root_path("/shop", "/shop") == "/"
+    assert strip_root_path("/shop/", "/shop/") == "/"
+    assert strip_root_path("/shopping", "/shop") == "/shopping"
+    assert strip_root_path("/cart", "/shop") == "/cart"  # an older server already stripped it
+
+
+def test_url_for_quotes_the_root_path() -> None:
+    app = make_app()
+
+    @app.get("/x")
+    async def x() -> str:
+        return url_for("x")
+
+    client = app.test_client(base_url="http://localhost/my%20shop")
+    assert client.get("/x").text == "/my%20shop/x"
