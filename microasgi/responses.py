@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json as _json
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from http import HTTPStatus
@@ -104,17 +104,23 @@ class Response:
     ) -> None:
         self._headers: ResponseHeaders | None = None
         self.direct_passthrough = direct_passthrough
-        raw: list[tuple[bytes, bytes]]
-        if headers is None:
-            raw = []
-        elif isinstance(headers, ResponseHeaders):
+        raw: list[tuple[bytes, bytes]] = []
+        has_type = False
+        if isinstance(headers, ResponseHeaders):
             raw = list(headers.raw)
-        else:
-            raw = []
-            self._raw = raw
-            self.headers.extend(headers)  # validates names and values
+            has_type = _has(raw, b"content-type")
+        elif headers is not None:
+            # Straight to the raw pairs ASGI sends; the headers view is built on demand.
+            items = headers.items() if isinstance(headers, Mapping) else headers
+            for key, value in items:
+                for item in value if isinstance(value, list | tuple) else (value,):
+                    text = str(item)
+                    _check_header(key, text)
+                    name = key.lower().encode("latin-1")
+                    has_type = has_type or name == b"content-type"
+                    raw.append((name, text.encode("latin-1")))
         if content_type is None:
-            if mimetype is None and (headers is None or not _has(raw, b"content-type")):
+            if mimetype is None and not has_type:
                 mimetype = self.default_mimetype
             if mimetype is not None:
                 raw.append(
