@@ -152,7 +152,10 @@ class MicroASGI(AppBase):
                 error = exc
                 response = await self.handle_exception(ctx, exc)
             try:
-                await response(scope, receive, send)
+                # A stream=True view may still be reading the body while the
+                # response streams: only it may take body messages from receive.
+                stream = request._stream
+                await response(scope, stream.receive_after_body if stream else receive, send)
             except Exception as exc:
                 # Headers are already out (a streamed body failed): nothing more
                 # can be said to the client, but the error must be seen.

@@ -32,7 +32,7 @@ from .exceptions import (
     UnsupportedMediaType,
 )
 from .globals import _cv_app
-from .typing import Receive, Scope
+from .typing import Message, Receive, Scope
 
 if TYPE_CHECKING:
     from .routing import Rule
@@ -141,14 +141,24 @@ class RequestStream:
         self._max_length = max_length
         self._buffer = b""
         self._done = False
+        self._finished = anyio.Event()
         self._seen = 0
+
+    async def receive_after_body(self) -> Message:
+        """``receive`` for the response's disconnect watcher: waits until the view has
+        read the whole body, so the watcher never takes a chunk the view needs."""
+        await self._finished.wait()
+        return await self._receive()
 
     async def _next_chunk(self) -> bytes:
         while not self._done:
             message = await self._receive()
             if message["type"] == "http.disconnect":
+                self._finished.set()
                 raise ClientDisconnected()
             self._done = not message.get("more_body", False)
+            if self._done:
+                self._finished.set()
             chunk: bytes = message.get("body", b"")
             self._seen += len(chunk)
             if self._max_length is not None and self._seen > self._max_length:
