@@ -60,7 +60,7 @@ from .requests import (
     blueprint_lineage,
     host_is_trusted,
 )
-from .responses import _HTML, ASGIResponse, Response
+from .responses import _HTML, ASGIResponse, Response, client_gone
 from .scaffold import is_async_callable
 from .templating import template_location
 from .typing import (
@@ -158,11 +158,13 @@ class MicroASGI(AppBase):
                 await response(scope, stream.receive_after_body if stream else receive, send)
             except Exception as exc:
                 # Headers are already out (a streamed body failed): nothing more
-                # can be said to the client, but the error must be seen.
-                error = exc
-                if self.propagate_exceptions:
-                    raise
-                self.log_exception(exc, request)
+                # can be said to the client, but the error must be seen, unless it
+                # only says the client left.
+                if not client_gone(exc):
+                    error = exc
+                    if self.propagate_exceptions:
+                        raise
+                    self.log_exception(exc, request)
             preserve = scope.get("extensions", {}).get("microasgi.preserve_context")
             if preserve is not None:
                 preserve(ctx, error)

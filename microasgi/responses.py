@@ -400,6 +400,17 @@ class Response:
         return f"<{type(self).__name__} {kind} [{self.status}]>"
 
 
+def client_gone(exc: BaseException) -> bool:
+    """Whether an error raised by the server's ``send`` means the client has left.
+
+    ASGI 2.4 servers raise ``OSError``; uvicorn on uvloop raises ``RuntimeError``
+    ("... the handler is closed") when the transport closed a moment earlier.
+    """
+    if isinstance(exc, OSError):
+        return True
+    return isinstance(exc, RuntimeError) and "handler is closed" in str(exc)
+
+
 def _has(raw: list[tuple[bytes, bytes]], name: bytes) -> bool:
     return any(key == name for key, _ in raw)
 
@@ -446,12 +457,11 @@ async def _stream(iterable: Any, receive: Receive, send: Send) -> None:
                         }
                         await send(message)
                 await send({"type": "http.response.body", "body": b""})
-            except OSError:
-                pass  # ASGI 2.4: the client is gone; same as a disconnect
             except Exception as exc:
-                # Raised outside the task group, so callers see the error itself
-                # rather than an ExceptionGroup around it.
-                error = exc
+                if not client_gone(exc):  # a gone client is the same as a disconnect
+                    # Raised outside the task group, so callers see the error
+                    # itself rather than an ExceptionGroup around it.
+                    error = exc
             tg.cancel_scope.cancel()
     finally:
         if chunks is not iterable:

@@ -39,6 +39,7 @@ import anyio.to_thread
 from .bridge import run_sync, thread_limiter
 from .datastructures import _check_header
 from .requests import ClientDisconnected as _RequestDisconnected
+from .responses import client_gone
 from .typing import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -237,7 +238,9 @@ class _Exchange:
                     {"type": "http.response.body", "body": body, "more_body": more_body}
                 )
                 self.finished = not more_body
-            except OSError:
+            except Exception as exc:
+                if not client_gone(exc):
+                    raise
                 failed = True  # ASGI 2.4: `send` raises once the client is gone
             finally:
                 self._sending = None
@@ -261,8 +264,9 @@ class _Exchange:
                 await self._send({"type": "http.response.body", "body": _ERROR_BODY})
             else:
                 await self._send({"type": "http.response.body", "body": b""})
-        except OSError:
-            pass  # the client left meanwhile: nobody to tell
+        except Exception as exc:
+            if not client_gone(exc):
+                raise  # the client left meanwhile: nobody to tell
 
     # -- worker thread side ----------------------------------------------------------
 

@@ -1177,3 +1177,52 @@ def test_no_body_statuses_send_no_content_length(app: Any, client: Any, status: 
     assert response.status_code == status
     assert "content-length" not in response.headers
     assert response.data == b""
+
+
+def test_client_gone_recognises_servers_ways_of_saying_it() -> None:
+    from microasgi.responses import client_gone
+
+    assert client_gone(ConnectionResetError())
+    assert client_gone(
+        RuntimeError("unable to perform operation on <TCPTransport>; the handler is closed")
+    )
+    assert not client_gone(RuntimeError("Unexpected ASGI message 'http.response.start'"))
+    assert not client_gone(ValueError())
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_send_failing_because_the_client_left_is_not_an_app_error(
+    streamed: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    from microasgi import MicroASGI
+
+    app = MicroASGI("gone", static_folder=None)
+
+    @app.get("/")
+    async def index() -> Any:
+        if streamed:
+
+            async def chunks() -> Any:
+                yield "a"
+                yield "b"
+
+            return chunks()
+        return "body"
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            # What uvicorn on uvloop raises when the transport closed a moment ago.
+            raise RuntimeError(
+                "unable to perform operation on <TCPTransport>; the handler is closed"
+            )
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"x")], "client": ("127.0.0.1", 1), "server": ("x", 80),
+    }  # fmt: skip
+    await app(scope, receive, send)
+    assert "Exception on" not in caplog.text

@@ -1252,3 +1252,30 @@ async def test_a_200_mib_upload_is_read_in_bounded_memory() -> None:
     growth = peak - baseline
     print(f"200 MiB upload: {elapsed:.2f} s, peak RSS growth {growth / MiB:.1f} MiB")
     assert growth < 50 * MiB
+
+
+async def test_server_reporting_a_closed_transport_is_a_quiet_disconnect(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from microasgi import WSGIApp
+
+    def wsgi(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            raise RuntimeError(
+                "unable to perform operation on <TCPTransport>; the handler is closed"
+            )
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
+        "headers": [], "client": ("127.0.0.1", 1), "server": ("x", 80),
+    }  # fmt: skip
+    await WSGIApp(wsgi)(scope, receive, send)
+    assert "Exception in WSGI app" not in caplog.text
