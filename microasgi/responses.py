@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 import anyio
+import anyio.lowlevel
 
 from .bridge import iterate_in_threads, run_in_request_thread
 from .datastructures import ResponseHeaders, _check_header
@@ -442,6 +443,8 @@ async def _stream(iterable: Any, receive: Receive, send: Send) -> None:
             if message["type"] == "http.disconnect":
                 scope.cancel()
                 return
+            # A server whose receive() returns at once must not starve the stream.
+            await anyio.lowlevel.checkpoint()
 
     error: Exception | None = None
     try:

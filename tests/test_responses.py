@@ -11,6 +11,7 @@ from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
 
+import anyio
 import pytest
 from starlette.responses import JSONResponse, PlainTextResponse
 
@@ -1209,7 +1210,12 @@ async def test_send_failing_because_the_client_left_is_not_an_app_error(
             return chunks()
         return "body"
 
+    received = []
+
     async def receive() -> dict[str, Any]:
+        if received:  # as a server does: after the body, wait for the disconnect
+            await anyio.sleep_forever()
+        received.append(True)
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
