@@ -511,6 +511,11 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     if match is None:  # malformed, another unit, or several ranges
         return None
     first, last = match.groups()
+    # Numbers past 18 digits are past any file's end (and int() refuses thousands).
+    if first and len(first) > 18:
+        raise RequestedRangeNotSatisfiable(length=size)
+    if last and len(last) > 18:
+        last = str(size)
     if not first:
         if not last:
             return None

@@ -10,6 +10,7 @@ plain synchronous calls in both async and sync views. Routes registered with
 
 from __future__ import annotations
 
+import codecs
 import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator
 from functools import cached_property
@@ -20,7 +21,7 @@ import anyio.from_thread
 import anyio.lowlevel
 from starlette.datastructures import Headers as _RawHeaders
 from starlette.datastructures import UploadFile
-from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import cookie_parser
 
 from .bridge import run_sync
@@ -60,6 +61,24 @@ def host_is_trusted(host: str, trusted: list[str] | tuple[str, ...]) -> bool:
         elif name == entry:
             return True
     return False
+
+
+def parse_content_length(values: set[bytes]) -> int | None:
+    """The request's Content-Length from its header values; 400 for anything doubtful.
+
+    Only ASCII digits (``"²"`` is a digit to Unicode), at most 18 of them (no real
+    body is longer; ``int()`` refuses thousands of digits), and one value: two
+    different lengths mean a proxy and this server may disagree on where the
+    request ends (request smuggling, RFC 9112 6.3).
+    """
+    if not values:
+        return None
+    if len(values) > 1:
+        raise BadRequest("The request has several different Content-Length headers.")
+    (value,) = values
+    if not (value.isdigit() and value.isascii() and len(value) <= 18):
+        raise BadRequest("The Content-Length header is not a valid number.")
+    return int(value)
 
 
 def strip_root_path(path: str, root_path: str) -> str:
@@ -110,6 +129,16 @@ def _on_event_loop() -> bool:
     except Exception:
         return False
     return True
+
+
+def _codec(charset: str | None) -> str:
+    """A usable codec name for a client-given charset (UTF-8 if unknown or missing)."""
+    if charset:
+        try:
+            return codecs.lookup(charset).name
+        except (LookupError, ValueError):
+            pass
+    return "utf-8"
 
 
 def _temporary_file() -> IO[bytes]:
@@ -395,12 +424,8 @@ class Request:
     @property
     def content_length(self) -> int | None:
         """The ``Content-Length`` header as an int; a malformed one is a 400."""
-        value = self.headers.get("content-length")
-        if value is None:
-            return None
-        if not value.isdigit():  # also refuses "+1", "-1", " 1"
-            raise BadRequest("The Content-Length header is not a valid number.")
-        return int(value)
+        values = {v for k, v in self.scope["headers"] if k == b"content-length"}
+        return parse_content_length(values)
 
     @property
     def is_json(self) -> bool:
@@ -431,15 +456,14 @@ class Request:
 
     async def _load_body(self, max_length: int | None, memory_limit: int) -> None:
         """Read the whole body (bounded), then parse it if it is a form."""
-        declared = None
+        lengths: set[bytes] = set()
         chunked = False
         for name, value in self.scope["headers"]:
             if name == b"content-length":
-                if not value.isdigit():
-                    raise BadRequest("The Content-Length header is not a valid number.")
-                declared = int(value)
+                lengths.add(value)
             elif name == b"transfer-encoding":
                 chunked = True
+        declared = parse_content_length(lengths) if lengths else None
         if (
             declared is None
             and not chunked
@@ -532,19 +556,19 @@ class Request:
         max_parts = config["MAX_FORM_PARTS"] or float("inf")
         max_field = config["MAX_FORM_MEMORY_SIZE"] or 2**62
         headers = _RawHeaders(raw=self.scope["headers"])
-        parser: FormParser | MultiPartParser
-        if self.mimetype == "multipart/form-data":
-            parser = MultiPartParser(
-                headers,
-                self._iter_body(),
-                max_files=max_parts,
-                max_fields=max_parts,
-                max_part_size=max_field,
-            )
-        else:
-            parser = FormParser(
-                headers, self._iter_body(), max_fields=max_parts, max_part_size=max_field
-            )
+        if self.mimetype != "multipart/form-data":
+            await self._parse_urlencoded(max_parts, max_field)
+            return
+        if not await self._multipart_is_complete():
+            self._form_error = BadRequest("The multipart body is truncated.")
+            return
+        parser = MultiPartParser(
+            headers,
+            self._iter_body(),
+            max_files=max_parts,
+            max_fields=max_parts,
+            max_part_size=max_field,
+        )
         try:
             data = await parser.parse()
         except MultiPartException as exc:
@@ -564,6 +588,42 @@ class Request:
                 form.append((key, value))
         self._form = MultiDict(form)
         self._files = MultiDict(files)
+
+    async def _parse_urlencoded(self, max_parts: float, max_field: int) -> None:
+        # Parsed here rather than by Starlette's FormParser, which reads raw
+        # non-ASCII bytes as latin-1: browsers send UTF-8 (or the declared charset).
+        raw = (self._data or b"") if self._spool is None else await run_sync(self.get_data)
+        text = raw.decode(_codec(self.mimetype_params.get("charset")), "replace")
+        limit = None if max_parts == float("inf") else int(max_parts)
+        try:
+            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=limit)
+        except ValueError:
+            self._form_error = RequestEntityTooLarge(f"Too many fields (the limit is {limit}).")
+            return
+        if any(len(value) > max_field for _, value in pairs):
+            self._form_error = RequestEntityTooLarge("A form field is too large.")
+            return
+        self._form = MultiDict(pairs)
+        self._files = MultiDict()
+
+    async def _multipart_is_complete(self) -> bool:
+        """Whether the body ends with its closing delimiter (a truncated upload does not)."""
+        boundary = self.mimetype_params.get("boundary", "").encode("latin-1", "replace")
+        if not boundary:
+            return True  # the parser reports the missing boundary itself
+        closing = b"--" + boundary + b"--"
+        if self._spool is None:
+            return closing in (self._data or b"")
+        spool = self._spool
+
+        def tail() -> bytes:
+            size = spool.seek(0, 2)
+            spool.seek(max(0, size - 65536))
+            data = spool.read()
+            spool.seek(0)
+            return data
+
+        return closing in await run_sync(tail)
 
     def _check_form(self) -> None:
         if self._form_error is not None:
@@ -612,9 +672,7 @@ class Request:
         else:
             data = self._data or b""
         return (
-            data.decode(self.mimetype_params.get("charset", "utf-8"), "replace")
-            if as_text
-            else data
+            data.decode(_codec(self.mimetype_params.get("charset")), "replace") if as_text else data
         )
 
     @property

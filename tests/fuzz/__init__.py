@@ -1,0 +1,1 @@
+"""Long-running fuzzing of the ASGI request path (not collected by pytest)."""
