@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .sessions import SessionMixin
 
 F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound="_Context")
 
 _sentinel: Any = object()
 
@@ -85,7 +86,40 @@ def _run_blocking(func: Callable[..., Any], *args: Any) -> Any:
     return result
 
 
-class AppContext:
+class _Context:
+    """``with`` and ``async with`` for a context: push on entry, pop (teardown) on exit."""
+
+    __slots__ = ()
+
+    def push(self) -> None:
+        raise NotImplementedError
+
+    def pop(self, exc: BaseException | None = None) -> None:
+        raise NotImplementedError
+
+    async def apop(self, exc: BaseException | None = None) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: C) -> C:
+        self.push()
+        return self
+
+    def __exit__(
+        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.pop(exc)
+
+    async def __aenter__(self: C) -> C:
+        self.push()
+        return self
+
+    async def __aexit__(
+        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.apop(exc)
+
+
+class AppContext(_Context):
     """The application context: ``current_app`` and ``g``.
 
     ``with app.app_context():`` (or ``async with``) makes them available
@@ -119,26 +153,8 @@ class AppContext:
             assert self._tokens, "pop() without push()"
             _cv_app.reset(self._tokens.pop())
 
-    def __enter__(self) -> AppContext:
-        self.push()
-        return self
 
-    def __exit__(
-        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.pop(exc)
-
-    async def __aenter__(self) -> AppContext:
-        self.push()
-        return self
-
-    async def __aexit__(
-        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.apop(exc)
-
-
-class RequestContext:
+class RequestContext(_Context):
     """The request context: ``request``, ``session`` (and ``websocket``).
 
     The session is opened on first use, so a request that never touches it
@@ -228,24 +244,6 @@ class RequestContext:
             _cv_request.reset(token)
             if app_token is not None:
                 _cv_app.reset(app_token)
-
-    def __enter__(self) -> RequestContext:
-        self.push()
-        return self
-
-    def __exit__(
-        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.pop(exc)
-
-    async def __aenter__(self) -> RequestContext:
-        self.push()
-        return self
-
-    async def __aexit__(
-        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.apop(exc)
 
 
 def has_request_context() -> bool:

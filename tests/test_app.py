@@ -3,7 +3,6 @@ url_for, ASGI middleware and the thread bridge."""
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
 import time
@@ -31,24 +30,7 @@ from microasgi import (
     url_for,
 )
 
-KIND = pytest.mark.parametrize("kind", ["sync", "async"])
-
-
-def as_kind(kind: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    """``func`` as a ``def`` or an ``async def`` function with the same name."""
-    if kind == "sync":
-
-        @functools.wraps(func)
-        def sync(*args: Any, **kwargs: Any) -> Any:
-            return func(*args, **kwargs)
-
-        return sync
-
-    @functools.wraps(func)
-    async def async_(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
-
-    return async_
+from .kinds import KIND, as_kind
 
 
 def allow_set(value: str | None) -> set[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import random
 import threading
 import time
@@ -27,25 +26,7 @@ from microasgi import (
     url_for,
 )
 
-KIND = pytest.mark.parametrize("kind", ["sync", "async"])
-
-
-def as_kind(kind: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    """``func`` as a ``def`` or an ``async def`` function with the same name."""
-    if kind == "sync":
-
-        @functools.wraps(func)
-        def sync(*args: Any, **kwargs: Any) -> Any:
-            return func(*args, **kwargs)
-
-        return sync
-
-    @functools.wraps(func)
-    async def async_(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
-
-    return async_
-
+from .kinds import KIND, as_kind
 
 # --- outside any context ------------------------------------------------------------
 

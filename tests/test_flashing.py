@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,24 +11,7 @@ from microasgi.flashing import flash, get_flashed_messages
 from microasgi.templating import render_template_string
 from microasgi.testing import TestClient
 
-KIND = pytest.mark.parametrize("kind", ["sync", "async"])
-
-
-def as_kind(kind: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    """``func`` as a ``def`` or an ``async def`` function with the same name."""
-    if kind == "sync":
-
-        @functools.wraps(func)
-        def sync(*args: Any, **kwargs: Any) -> Any:
-            return func(*args, **kwargs)
-
-        return sync
-
-    @functools.wraps(func)
-    async def async_(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
-
-    return async_
+from .kinds import KIND, as_kind
 
 
 def _flash_from_query() -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import time
 import uuid
 from collections.abc import Callable
@@ -15,24 +14,7 @@ import pytest
 from microasgi import MicroASGI, Response, request, session
 from microasgi.sessions import SecureCookieSession, SessionInterface
 
-KIND = pytest.mark.parametrize("kind", ["sync", "async"])
-
-
-def as_kind(kind: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    """``func`` as a ``def`` or an ``async def`` function with the same name."""
-    if kind == "sync":
-
-        @functools.wraps(func)
-        def sync(*args: Any, **kwargs: Any) -> Any:
-            return func(*args, **kwargs)
-
-        return sync
-
-    @functools.wraps(func)
-    async def async_(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
-
-    return async_
+from .kinds import KIND, as_kind
 
 
 def session_set_cookies(response: Any, name: str = "session") -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -28,25 +27,9 @@ from microasgi.templating import (
 )
 from microasgi.testing import TestClient
 
+from .kinds import KIND, as_kind
+
 FIXTURE_ROOT = Path(__file__).parent / "templates_fixture"
-KIND = pytest.mark.parametrize("kind", ["sync", "async"])
-
-
-def as_kind(kind: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    """``func`` as a ``def`` or an ``async def`` function with the same name."""
-    if kind == "sync":
-
-        @functools.wraps(func)
-        def sync(*args: Any, **kwargs: Any) -> Any:
-            return func(*args, **kwargs)
-
-        return sync
-
-    @functools.wraps(func)
-    async def async_(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
-
-    return async_
 
 
 def make_app(root: Path | str = FIXTURE_ROOT, **config: Any) -> MicroASGI:
