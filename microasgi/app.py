@@ -311,8 +311,13 @@ class MicroASGI(AppBase):
             raise
         except Exception as exc:
             rv = await self.handle_user_exception(ctx, exc)
-        response = self.make_response(rv)
-        return await self.process_response(ctx, response, plan)
+        try:
+            response = self.make_response(rv)
+            return await self.process_response(ctx, response, plan)
+        except HTTPException as exc:
+            # An after-hook that reads bad input (request.args past its limit) is
+            # still the client's mistake: its 4xx, not a 500.
+            return exc.get_response()
 
     async def dispatch_request(self, request: Request, plan: RoutePlan) -> Any:
         """Call the view (or answer OPTIONS, or raise the routing error)."""
@@ -494,7 +499,10 @@ class MicroASGI(AppBase):
             handler = self._find_error_handler(http_exc, blueprints)
             if handler is None:
                 return http_exc.get_response()
-            return await self._call(handler, http_exc)
+            try:
+                return await self._call(handler, http_exc)
+            except HTTPException as raised:  # the handler hit bad input itself
+                return raised.get_response()
         handler = self._find_error_handler(exc, blueprints)
         if handler is None:
             raise exc

@@ -505,9 +505,6 @@ async def test_generator_failing_mid_stream(
     await next_request_works(app)
 
 
-# -- clients that disconnect --------------------------------------------------------------------
-
-
 def _upload_routes(app: MicroASGI) -> None:
     log = events(app)
     app.config["BODY_MEMORY_LIMIT"] = 16  # the preloaded bodies spool to a file

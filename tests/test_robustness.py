@@ -501,6 +501,34 @@ async def test_too_many_query_fields_read_in_a_hook_is_400(app: MicroASGI) -> No
     await refused(app, wire, 400, "Too many query fields")
 
 
+@pytest.mark.parametrize("site", ["404-handler", "after_request"])
+async def test_too_many_query_fields_read_outside_the_view_is_400(
+    app: MicroASGI, site: str
+) -> None:
+    # request.args raises BadRequest past MAX_QUERY_FIELDS (Flask's never raises), so
+    # code outside the view that reads it, such as a 404 handler or an after_request
+    # hook logging the query, now turns a client's mistake into a logged 500.
+    if site == "404-handler":
+
+        @app.errorhandler(404)
+        def not_found(error: Any) -> Any:
+            return {"missing": request.path, "args": request.args.to_dict()}, 404
+
+        path = "/nowhere"
+    else:
+
+        @app.after_request
+        def log_query(response: Any) -> Any:
+            if request.path == "/sync/headers":
+                request.args.get("page")
+            return response
+
+        path = "/sync/headers"
+    query = b"&".join(b"k%d=v" % i for i in range(21))
+    wire = await call(app, scope(path, query=query))
+    await refused(app, wire, 400, "Too many query fields")
+
+
 async def test_query_field_limit_can_be_lifted(app: MicroASGI) -> None:
     app.config["MAX_QUERY_FIELDS"] = None
     query = b"&".join(b"k%d=v" % i for i in range(3000))
