@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from microasgi import MicroASGI
+
 KIND = pytest.mark.parametrize("kind", ["sync", "async"])
 
 
@@ -26,3 +28,24 @@ def as_kind(kind: str, func: Callable[..., Any]) -> Callable[..., Any]:
         return func(*args, **kwargs)
 
     return async_
+
+
+KINDS = ["async", "sync"]
+
+
+def add_view(app: MicroASGI, rule: str, fn: Callable[..., Any], kind: str, **options: Any) -> None:
+    """Register ``fn`` as an ``async def`` or a plain ``def`` view (``kind``)."""
+    if kind == "async":
+
+        async def view(**kwargs: Any) -> Any:
+            return fn(**kwargs)
+
+    else:
+
+        def view(**kwargs: Any) -> Any:
+            return fn(**kwargs)
+
+    view.__name__ = fn.__name__
+    if fn.__name__ == "<lambda>":
+        options.setdefault("endpoint", f"{kind}:{rule}")
+    app.add_url_rule(rule, view_func=view, **options)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,26 +19,7 @@ import pytest
 from microasgi import MicroASGI, request
 from microasgi.datastructures import FileStorage, MultiDict
 
-KINDS = ["async", "sync"]
-
-
-def add_view(app: MicroASGI, rule: str, fn: Callable[..., Any], kind: str, **options: Any) -> None:
-    """Register ``fn`` as an ``async def`` or a plain ``def`` view (``kind``)."""
-    if kind == "async":
-
-        async def view(**kwargs: Any) -> Any:
-            return fn(**kwargs)
-
-    else:
-
-        def view(**kwargs: Any) -> Any:
-            return fn(**kwargs)
-
-    view.__name__ = fn.__name__
-    if fn.__name__ == "<lambda>":
-        options.setdefault("endpoint", f"{kind}:{rule}")
-    app.add_url_rule(rule, view_func=view, **options)
-
+from .kinds import KINDS, add_view
 
 # -- driving the app over ASGI ------------------------------------------------------
 

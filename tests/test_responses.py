@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -24,25 +24,7 @@ from microasgi import (
     redirect,
 )
 
-KINDS = ["async", "sync"]
-
-
-def add_view(app: MicroASGI, rule: str, fn: Callable[..., Any], kind: str, **options: Any) -> None:
-    """Register ``fn`` as an ``async def`` or a plain ``def`` view (``kind``)."""
-    if kind == "async":
-
-        async def view(**kwargs: Any) -> Any:
-            return fn(**kwargs)
-
-    else:
-
-        def view(**kwargs: Any) -> Any:
-            return fn(**kwargs)
-
-    view.__name__ = fn.__name__
-    if fn.__name__ == "<lambda>":
-        options.setdefault("endpoint", f"{kind}:{rule}")
-    app.add_url_rule(rule, view_func=view, **options)
+from .kinds import KINDS, add_view
 
 
 def http_scope(path: str = "/", method: str = "GET") -> dict[str, Any]:
