@@ -76,6 +76,9 @@ T = TypeVar("T")
 
 #: A websocket handler's error that no error handler answered (close with 1011).
 _UNHANDLED: Any = object()
+#: What a view's return value may be as a body, and as headers in a 2-tuple.
+_BODY_TYPES = (str, bytes, bytearray)
+_HEADER_TYPES = (dict, tuple, list)
 
 
 def _make_timedelta(value: timedelta | int) -> timedelta:
@@ -104,7 +107,12 @@ class MicroASGI(AppBase):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI interface; forwards to :attr:`asgi_app` (so middleware can wrap it)."""
-        await self.asgi_app(scope, receive, send)
+        app = self.asgi_app
+        if app is self._own_asgi_app and scope["type"] == "http":
+            # Not wrapped: straight to the request path, one coroutine less.
+            await self._handle_http(scope, receive, send)
+        else:
+            await app(scope, receive, send)
 
     async def _asgi_app(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -413,7 +421,7 @@ class MicroASGI(AppBase):
         """
         kind = rv.__class__
         if kind is str:  # the common cases first, without the general checks
-            return self.response_class._ready(cast(str, rv).encode(), _HTML)
+            return self.response_class._ready(rv.encode(), _HTML)  # type: ignore[union-attr]
         if kind is dict:
             return cast(Response, self.json.response(rv))
         if kind is self.response_class:
@@ -424,7 +432,7 @@ class MicroASGI(AppBase):
             if length == 3:
                 rv, status, headers = rv
             elif length == 2:
-                if isinstance(rv[1], dict | tuple | list) or hasattr(rv[1], "raw"):
+                if isinstance(rv[1], _HEADER_TYPES) or hasattr(rv[1], "raw"):
                     rv, headers = rv
                 else:
                     rv, status = rv
@@ -434,6 +442,8 @@ class MicroASGI(AppBase):
                     " must have the form (body, status, headers), (body, status), or"
                     " (body, headers)."
                 )
+            if rv.__class__ is str:
+                return self.response_class(rv, status, headers)
         if rv is None:
             request = _cv_request.get(None)
             endpoint = request.request.endpoint if request and request.request else None
@@ -444,7 +454,7 @@ class MicroASGI(AppBase):
         response: Response
         if isinstance(rv, Response):
             response = rv
-        elif isinstance(rv, str | bytes | bytearray):
+        elif isinstance(rv, _BODY_TYPES):
             response = self.response_class(rv, status, headers)
             status = headers = None
         elif isinstance(rv, dict | list):

@@ -111,7 +111,7 @@ class AppBase(Scaffold):
         self.blueprints: dict[str, Blueprint] = {}
         self._stream_rules: set[int] = set()  # ids of rules registered with stream=True
         self._got_first_request = False
-        self.asgi_app = self._app._asgi_app
+        self.asgi_app = self._own_asgi_app = self._app._asgi_app
         # Serving state, filled in when the app starts (see MicroASGI).
         self._has_teardown = True
         self._started = False

@@ -130,6 +130,24 @@ def _check_header(key: str, value: str) -> None:
         raise ValueError(f"Header name {key!r} is not valid.")
 
 
+#: Header names already checked, as sent (lowercased bytes). Names are nearly
+#: always constants in the code, so this stays small; it stops growing at 512.
+_HEADER_NAMES: dict[str, bytes] = {}
+
+
+def header_pair(key: str, value: str) -> tuple[bytes, bytes]:
+    """``(name, value)`` as the raw bytes ASGI sends, checked for header injection."""
+    name = _HEADER_NAMES.get(key)
+    if name is None:
+        _check_header(key, "")
+        name = key.lower().encode("latin-1")
+        if len(_HEADER_NAMES) < 512:
+            _HEADER_NAMES[key] = name
+    if not value.isprintable():  # the common case skips the three searches
+        _check_header(key, value)
+    return name, value.encode("latin-1")
+
+
 class ResponseHeaders(_StarletteMutableHeaders):
     """Mutable response headers: Flask's ``add``/``set``/``extend`` over a raw list.
 
@@ -161,8 +179,7 @@ class ResponseHeaders(_StarletteMutableHeaders):
             else:
                 escaped = str(param).replace("\\", "\\\\").replace('"', '\\"')
                 value += f'; {name}="{escaped}"'
-        _check_header(key, value)
-        self.raw.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+        self.raw.append(header_pair(key, value))
 
     def append(self, key: str, value: str) -> None:
         self.add(key, value)

@@ -27,7 +27,7 @@ import anyio
 import anyio.lowlevel
 
 from .bridge import iterate_in_threads, run_in_request_thread
-from .datastructures import ResponseHeaders, _check_header
+from .datastructures import ResponseHeaders, header_pair
 from .typing import ASGIApp, HeadersValue, Message, Receive, Scope, Send, StatusValue
 
 _TEXT_TYPES = frozenset(
@@ -105,21 +105,16 @@ class Response:
     ) -> None:
         self._headers: ResponseHeaders | None = None
         self.direct_passthrough = direct_passthrough
-        raw: list[tuple[bytes, bytes]] = []
-        has_type = False
-        if isinstance(headers, ResponseHeaders):
-            raw = list(headers.raw)
-            has_type = _has(raw, b"content-type")
-        elif headers is not None:
+        if headers is None:
+            raw: list[tuple[bytes, bytes]] = []
+            has_type = False
+        else:
             # Straight to the raw pairs ASGI sends; the headers view is built on demand.
-            items = headers.items() if isinstance(headers, Mapping) else headers
-            for key, value in items:
-                for item in value if isinstance(value, list | tuple) else (value,):
-                    text = str(item)
-                    _check_header(key, text)
-                    name = key.lower().encode("latin-1")
-                    has_type = has_type or name == b"content-type"
-                    raw.append((name, text.encode("latin-1")))
+            raw = _raw_pairs(headers)
+            has_type = False
+            for name, _ in raw:
+                if name == b"content-type":
+                    has_type = True
         if content_type is None:
             if mimetype is None and not has_type:
                 mimetype = self.default_mimetype
@@ -133,8 +128,7 @@ class Response:
                     )
                 )
         else:
-            _check_header("Content-Type", content_type)
-            raw.append((b"content-type", content_type.encode("latin-1")))
+            raw.append(header_pair("Content-Type", content_type))
         self._raw = raw
         self._status_text: str | None = None
         if status is None:
@@ -143,9 +137,12 @@ class Response:
             self.status = status
         self._body: bytes | None = None
         self._iter: Iterable[Any] | AsyncIterable[Any] | None = None
-        self.set_data(response) if isinstance(
-            response, str | bytes | bytearray
-        ) else self._set_body(response)
+        if response.__class__ is str:
+            self._body = response.encode()
+        elif isinstance(response, bytes | bytearray):
+            self._body = bytes(response)
+        else:
+            self._set_body(response)
 
     @classmethod
     def _ready(cls, body: bytes, content_type: bytes) -> Response:
@@ -412,8 +409,22 @@ def client_gone(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "handler is closed" in str(exc)
 
 
-def _has(raw: list[tuple[bytes, bytes]], name: bytes) -> bool:
-    return any(key == name for key, _ in raw)
+def _raw_pairs(headers: HeadersValue | ResponseHeaders) -> list[tuple[bytes, bytes]]:
+    """Headers given as a dict, a list of pairs or headers object, as checked byte pairs."""
+    if headers.__class__ is dict:
+        items: Iterable[tuple[str, Any]] = headers.items()
+    elif isinstance(headers, ResponseHeaders):
+        return list(headers.raw)
+    else:
+        items = headers.items() if isinstance(headers, Mapping) else headers
+    raw = []
+    for key, value in items:
+        if value.__class__ is str:
+            raw.append(header_pair(key, value))
+        else:  # {"Vary": ["Cookie", "Accept"]} is two headers
+            for item in value if isinstance(value, list | tuple) else (value,):
+                raw.append(header_pair(key, str(item)))
+    return raw
 
 
 def _encode(chunk: Any) -> bytes:

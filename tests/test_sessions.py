@@ -157,9 +157,11 @@ def test_mutating_a_nested_value_needs_modified(app: MicroASGI, client: Any) -> 
         # The signature's first character: all six of its bits count (the last
         # base64 character may carry padding bits that decode to the same bytes).
         pytest.param(
-            lambda v: (head := v[: v.rindex(".") + 1])
-            + ("A" if v[len(head)] != "A" else "B")
-            + v[len(head) + 1 :],
+            lambda v: (
+                (head := v[: v.rindex(".") + 1])
+                + ("A" if v[len(head)] != "A" else "B")
+                + v[len(head) + 1 :]
+            ),
             id="signature",
         ),
         pytest.param(lambda v: "eyJhZG1pbiI6dHJ1ZX0" + v[v.index(".") :], id="payload"),
