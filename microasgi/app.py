@@ -321,7 +321,10 @@ class MicroASGI(AppBase):
             rv = await self.handle_user_exception(ctx, exc)
         try:
             response = self.make_response(rv)
-            return await self.process_response(ctx, response, plan)
+            # Most routes have no after-hooks, and most requests no session.
+            if plan.process_response or ctx._after_request_functions or ctx._session is not None:
+                response = await self.process_response(ctx, response, plan)
+            return response
         except HTTPException as exc:
             # An after-hook that reads bad input (request.args past its limit) is
             # still the client's mistake: its 4xx, not a 500.
@@ -367,7 +370,7 @@ class MicroASGI(AppBase):
         self, ctx: RequestContext, response: Response, plan: RoutePlan
     ) -> Response:
         """Run ``after_this_request`` and ``after_request`` hooks, then save the session."""
-        for func in ctx._after_request_functions:
+        for func in ctx._after_request_functions or ():
             response = await self._call(func, response)
         for hook, is_async in plan.after:
             response = (

@@ -47,6 +47,24 @@ _SEGMENT_SAFE = "!$&'()*+,;=:@"
 _PATH_SAFE = _SEGMENT_SAFE + "/"
 
 
+#: What a segment reader returns for text its converter does not accept.
+NO_MATCH: Any = object()
+
+
+def _whole_segment(part: str) -> Any:
+    return part or NO_MATCH
+
+
+def _ascii_int(part: str) -> Any:
+    # The "[0-9]+" regex, without the regex: "²".isdigit() too, hence isascii.
+    if not (part.isdigit() and part.isascii()):
+        return NO_MATCH
+    try:
+        return int(part)
+    except ValueError:  # more than sys.get_int_max_str_digits() digits
+        return NO_MATCH
+
+
 class ValidationError(ValueError):
     """Raised by ``to_python`` to say "this rule does not match; try the others".
 
@@ -79,6 +97,31 @@ class BaseConverter:
     def to_python(self, value: str) -> Any:
         """The Python value for the matched (already percent-decoded) text."""
         return value
+
+    def _segment_reader(self) -> Callable[[str], Any]:
+        """For a variable alone in its segment: ``read(segment)`` is its value, or NO_MATCH.
+
+        The router's hot path: one call does the regex and ``to_python``, and a
+        mismatch is a return value, not an exception. Raises ``re.error`` for a
+        bad regex.
+        """
+        to_python = self.to_python
+        if self.regex == BaseConverter.regex:
+            if type(self).to_python is BaseConverter.to_python:
+                return _whole_segment
+            match: Callable[[str], Any] = bool
+        else:
+            match = re.compile(f"(?:{self.regex})", re.DOTALL).fullmatch
+
+        def read(part: str) -> Any:
+            if not match(part):
+                return NO_MATCH
+            try:
+                return to_python(part)
+            except ValueError:  # ValidationError: "not this rule"
+                return NO_MATCH
+
+        return read
 
     def to_url(self, value: Any) -> str:
         """The percent-quoted URL text for ``value`` (``/`` is quoted too)."""
@@ -183,6 +226,16 @@ class IntegerConverter(NumberConverter):
         self.check_sign(number)
         text = str(number)
         return text.zfill(self.fixed_digits) if self.fixed_digits else text
+
+    def _segment_reader(self) -> Callable[[str], Any]:
+        plain = (
+            type(self).to_python is NumberConverter.to_python
+            and self.regex == IntegerConverter.regex
+            and not self.fixed_digits
+            and self.min is None
+            and self.max is None
+        )
+        return _ascii_int if plain else super()._segment_reader()
 
 
 class FloatConverter(NumberConverter):

@@ -126,12 +126,24 @@ class AppContext(_Context):
     outside a request, as in a CLI command or a background job.
     """
 
-    __slots__ = ("_tokens", "app", "g")
+    __slots__ = ("_g", "_tokens", "app")
 
     def __init__(self, app: MicroASGI) -> None:
         self.app = app
-        self.g: _AppCtxGlobals = app.app_ctx_globals_class()
+        self._g: _AppCtxGlobals | None = None
         self._tokens: list[Token[AppContext]] | None = None  # only pushed contexts need it
+
+    @property
+    def g(self) -> _AppCtxGlobals:
+        """This context's ``g``, made on first use (most requests never touch it)."""
+        g = self._g
+        if g is None:
+            g = self._g = self.app.app_ctx_globals_class()
+        return g
+
+    @g.setter
+    def g(self, value: _AppCtxGlobals) -> None:
+        self._g = value
 
     def push(self) -> None:
         if self._tokens is None:
@@ -182,7 +194,7 @@ class RequestContext(_Context):
         self._session: SessionMixin | None = None
         #: The worker thread this request's sync code runs on (see bridge.py).
         self._worker: Any = None
-        self._after_request_functions: list[Callable[[Response], Any]] = []
+        self._after_request_functions: list[Callable[[Response], Any]] | None = None
         self._tokens: list[tuple[Token[AppContext] | None, Token[RequestContext]]] | None = None
 
     @property
@@ -273,6 +285,8 @@ def after_this_request(f: F) -> F:
     ctx = _cv_request.get(None)
     if ctx is None:
         raise RuntimeError("after_this_request() can only be used during a request.")
+    if ctx._after_request_functions is None:
+        ctx._after_request_functions = []
     ctx._after_request_functions.append(f)
     return f
 

@@ -51,6 +51,7 @@ class RoutePlan:
         "blueprints",
         "preload",
         "preprocessors",
+        "process_response",
         "view",
         "view_kind",
     )
@@ -78,6 +79,13 @@ class RoutePlan:
         self.before = _hooks(chain.from_iterable(before[s] for s in scopes))
         inner_first = (*names, None)
         self.after = _hooks(chain.from_iterable(reversed(after[s]) for s in inner_first))
+        # Whether every response must go through app.process_response: it has
+        # after-hooks to run, or a subclass overrides it (a Flask extension point).
+        from .app import MicroASGI  # a plan is made once the app module is loaded
+
+        self.process_response = bool(self.after) or (
+            type(app).process_response is not MicroASGI.process_response
+        )
         self.preload = rule is None or id(rule) not in app._stream_rules
         self.view: Callable[..., Any] | None = None
         self.view_kind = self.AWAIT

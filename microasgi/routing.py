@@ -31,7 +31,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .converters import DEFAULT_CONVERTERS, BaseConverter
+from .converters import DEFAULT_CONVERTERS, NO_MATCH, BaseConverter
 from .exceptions import MethodNotAllowed, NotFound, RequestRedirect
 
 __all__ = ["BuildError", "Map", "Rule"]
@@ -40,7 +40,6 @@ __all__ = ["BuildError", "Map", "Rule"]
 _PATH_SAFE = "!$&'()*+,/:;=@"
 _QUERY_SAFE = "!$'()*,/:;?@"
 # A segment never contains "/", so this regex only has to check it is not empty.
-_ANY_SEGMENT = "[^/]+"
 _NO_DEFAULTS: Mapping[str, Any] = MappingProxyType({})
 
 _VARIABLE_RE = re.compile(
@@ -232,13 +231,13 @@ class _Step:
         self.order = (-static_chars, tuple(converter.weight for converter in used))
         self.converters = tuple(used)
         self.groups: tuple[str, ...] | None = tuple(f"v{i}" for i in range(len(used)))
-        self.pattern: _Fullmatch | None
+        # A regex's fullmatch; for a lone variable, its converter's segment reader.
+        self.pattern: Callable[[str], Any]
         try:
             if len(items) == 1 and not self.spans:
                 # A lone variable: its value is the whole segment, no group to read.
                 self.groups = None
-                single = used[0].regex
-                self.pattern = None if single == _ANY_SEGMENT else _compile(f"(?:{single})")
+                self.pattern = used[0]._segment_reader()
             else:
                 self.pattern = _compile("".join(regex))
         except re.error as exc:
@@ -249,7 +248,8 @@ def _compile(regex: str) -> _Fullmatch:
     return re.compile(regex, re.DOTALL).fullmatch
 
 
-_Edge = tuple["_Fullmatch | None", "tuple[str, ...] | None", "tuple[BaseConverter, ...]", "_Node"]
+_Reader = Callable[[str], Any]
+_Edge = tuple["_Reader", "tuple[str, ...] | None", "tuple[BaseConverter, ...]", "_Node"]
 _SpanEdge = tuple["_Fullmatch", "tuple[str, ...]", "tuple[BaseConverter, ...]", "_Node"]
 
 
@@ -371,16 +371,13 @@ def _walk(
             return found
     # ValueError (ValidationError is one) from to_python means "not this rule".
     for pattern, groups, converters, child in node.dynamic:
-        if groups is None:  # a variable alone in its segment: the segment is its value
-            if (pattern(part) is None) if pattern is not None else not part:
-                continue
-            try:
-                value = converters[0].to_python(part)
-            except ValueError:
+        if groups is None:  # a variable alone in its segment: pattern reads its value
+            value = pattern(part)
+            if value is NO_MATCH:
                 continue
             found = _walk(child, parts, i + 1, (*values, value), method, miss)
         else:
-            matched = pattern(part) if pattern is not None else None
+            matched = pattern(part)
             converted = None if matched is None else _convert(matched, groups, converters)
             if converted is None:
                 continue

@@ -484,6 +484,26 @@ def test_after_request_runs_for_404(app: MicroASGI, client: Any) -> None:
     assert response.headers["X-Tag"] == "404"
 
 
+def test_a_subclass_overriding_process_response_sees_every_response() -> None:
+    # Flask documents process_response as a method to override; the request path
+    # skips it only when nothing would happen in it.
+    class TaggingApp(MicroASGI):
+        async def process_response(self, ctx: Any, response: Response, plan: Any) -> Response:
+            response = await super().process_response(ctx, response, plan)
+            response.headers["X-Processed"] = "yes"
+            return response
+
+    app = TaggingApp(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        return "hello"
+
+    client = app.test_client()
+    assert client.get("/").headers.get("X-Processed") == "yes"
+    assert client.get("/missing").headers.get("X-Processed") == "yes"
+
+
 def test_after_request_runs_for_the_500_response(app: MicroASGI, client: Any) -> None:
     # Flask's handle_exception finalizes the 500 response, so after_request hooks
     # (CORS headers, say) apply to it as well.

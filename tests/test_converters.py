@@ -124,6 +124,32 @@ class TestIntegerConverter:
     def test_only_ascii_digits(self) -> None:
         assert matches("/<int:n>", "/\u0663") is None  # ARABIC-INDIC DIGIT THREE
 
+    def test_more_digits_than_python_converts_is_no_match(self) -> None:
+        assert matches("/<int:n>", "/" + "9" * 5000) is None
+
+    def test_a_subclass_keeps_its_own_to_python_and_regex(self) -> None:
+        # The router reads plain <int> segments without the regex; subclasses
+        # that change either must still be asked.
+        class Even(IntegerConverter):
+            def to_python(self, value: str) -> Any:
+                number = super().to_python(value)
+                if number % 2:
+                    raise ValidationError(value)
+                return number
+
+        class Hex(IntegerConverter):
+            regex = "[0-9a-f]+"
+            num_convert = staticmethod(lambda text: int(text, 16))  # type: ignore[assignment]
+
+        urls = Map()
+        urls.converters.update(even=Even, hex=Hex)
+        urls.add(Rule("/even/<even:n>", endpoint="even"))
+        urls.add(Rule("/hex/<hex:n>", endpoint="hex"))
+        assert urls.match("/even/4", "GET")[1] == {"n": 4}
+        with pytest.raises(NotFound):
+            urls.match("/even/3", "GET")
+        assert urls.match("/hex/ff", "GET")[1] == {"n": 255}
+
     def test_signed(self) -> None:
         assert matches("/<int(signed=True):n>", "/-7") == {"n": -7}
         assert matches("/<int(signed=True):n>", "/7") == {"n": 7}
