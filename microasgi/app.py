@@ -52,7 +52,7 @@ from .exceptions import (
     coerce_http_exception,
 )
 from .globals import _cv_app, _cv_request
-from .lifespan import run_lifespan
+from .lifespan import run_lifespan, tune_gc
 from .plans import RoutePlan, call_with_kwargs
 from .requests import (
     ClientDisconnected,
@@ -655,6 +655,8 @@ class MicroASGI(AppBase):
                 self._serving_gens.append(gen)
         finally:
             _cv_app.reset(token)
+        if self.config["GC_TUNING"] and not self.testing:
+            tune_gc()
 
     async def shutdown(self) -> None:
         """Finish ``while_serving`` generators (last first), then run ``after_serving``."""

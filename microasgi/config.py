@@ -60,6 +60,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "BODY_MEMORY_LIMIT": 1024 * 1024,
     # Worker threads available to sync views, hooks and WSGI apps.
     "SYNC_THREAD_LIMIT": 40,
+    # Freeze startup objects and collect young ones less often, once serving
+    # starts (see microasgi.lifespan.tune_gc); False leaves the GC alone.
+    "GC_TUNING": True,
 }
 """microasgi's default settings; each app starts from a copy of this dict."""
 

@@ -3,7 +3,10 @@ url_for, ASGI middleware and the thread bridge."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -1198,6 +1201,51 @@ async def test_lifespan_then_requests_do_not_rerun_before_serving(app: MicroASGI
         tg.cancel_scope.cancel()
     assert proto.sent == [{"type": "lifespan.startup.complete"}]
     assert count == 1
+
+
+_GC_PROBE = """
+import asyncio, gc, json, sys
+from microasgi import MicroASGI
+from microasgi.lifespan import run_lifespan
+
+settings = json.loads(sys.argv[1])
+if settings.pop("threshold", None):
+    gc.set_threshold(50_000, 10, 10)
+app = MicroASGI("probe")
+app.config.update(settings)
+
+async def main():
+    async with run_lifespan(app):
+        pass
+
+asyncio.run(main())
+print(json.dumps({"frozen": gc.get_freeze_count(), "young": gc.get_threshold()[0]}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("settings", "frozen", "young"),
+    [
+        pytest.param({}, True, 10_000, id="default"),
+        pytest.param({"GC_TUNING": False}, False, 700, id="turned-off"),
+        pytest.param({"TESTING": True}, False, 700, id="testing"),
+        pytest.param({"threshold": True}, True, 50_000, id="higher-threshold-kept"),
+    ],
+)
+def test_serving_tunes_the_garbage_collector_once(
+    settings: dict[str, Any], frozen: bool, young: int
+) -> None:
+    # A fresh interpreter: the tuning is process-wide and happens once.
+    result = subprocess.run(
+        [sys.executable, "-c", _GC_PROBE, json.dumps(settings)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    state = json.loads(result.stdout)
+    assert (state["frozen"] > 0) is frozen
+    assert state["young"] == young
 
 
 # --- ASGI middleware ------------------------------------------------------------------------
