@@ -76,6 +76,8 @@ T = TypeVar("T")
 
 #: A websocket handler's error that no error handler answered (close with 1011).
 _UNHANDLED: Any = object()
+#: Stands for "answer the routing error" (404, 405, redirect) in full_dispatch_request.
+_ROUTING_ERROR: Any = object()
 #: What a view's return value may be as a body, and as headers in a 2-tuple.
 _BODY_TYPES = (str, bytes, bytearray)
 _HEADER_TYPES = (dict, tuple, list)
@@ -291,7 +293,9 @@ class MicroASGI(AppBase):
             # The router knows the path only; the client needs the whole URL.
             query = request.query_string.decode("latin-1")
             exc.new_url = request.root_path + exc.new_url + (f"?{query}" if query else "")
-        request.routing_exception = exc
+        # Without the traceback of the router's raise: it holds the request path's
+        # frame, which holds the request (a reference cycle).
+        request.routing_exception = exc.with_traceback(None)
         plan = self._error_plan(request.path)
         request._blueprints = plan.blueprints
         return plan
@@ -314,11 +318,20 @@ class MicroASGI(AppBase):
                 if rv is not None:
                     break
             else:
-                rv = await self.dispatch_request(request, plan)
+                if request.routing_exception is None:
+                    rv = await self.dispatch_request(request, plan)
+                else:
+                    rv = _ROUTING_ERROR
         except ClientDisconnected:
             raise
         except Exception as exc:
             rv = await self.handle_user_exception(ctx, exc)
+        if rv is _ROUTING_ERROR:
+            # Answered without raising it here: its traceback would hold this frame,
+            # and the frame the request that holds the exception (a reference cycle
+            # per 404, left for the garbage collector).
+            assert request.routing_exception is not None
+            rv = await self.handle_user_exception(ctx, request.routing_exception)
         try:
             response = self.make_response(rv)
             # Most routes have no after-hooks, and most requests no session.

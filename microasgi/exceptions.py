@@ -22,6 +22,7 @@ is installed those are honoured too (see :func:`coerce_http_exception`).
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -60,19 +61,14 @@ class HTTPException(Exception):
     @property
     def name(self) -> str:
         """The status phrase, such as ``"Not Found"``."""
-        try:
-            return HTTPStatus(self.code or 500).phrase
-        except ValueError:
-            return "Unknown Error"
+        return _phrase(self.code or 500)
 
     def get_body(self) -> str:
         """The small HTML page sent when no error handler answers."""
-        return (
-            "<!doctype html>\n<html lang=en>\n"
-            f"<title>{self.code} {html.escape(self.name)}</title>\n"
-            f"<h1>{html.escape(self.name)}</h1>\n"
-            f"<p>{html.escape(self.description)}</p>\n"
-        )
+        description = self.description
+        if not isinstance(description, str):  # abort(400, description={...}), say
+            description = str(description)
+        return _error_page(self.code, self.name, description)
 
     def get_headers(self) -> list[tuple[str, str]]:
         """Headers of the default response: content type plus any extras."""
@@ -91,6 +87,24 @@ class HTTPException(Exception):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} '{self}'>"
+
+
+@functools.lru_cache(maxsize=128)
+def _phrase(code: int) -> str:
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Unknown Error"
+
+
+@functools.lru_cache(maxsize=256)  # a 404 flood costs no more than a hit
+def _error_page(code: int | None, name: str, description: str) -> str:
+    return (
+        "<!doctype html>\n<html lang=en>\n"
+        f"<title>{code} {html.escape(name)}</title>\n"
+        f"<h1>{html.escape(name)}</h1>\n"
+        f"<p>{html.escape(description)}</p>\n"
+    )
 
 
 class BadRequest(HTTPException):

@@ -3,6 +3,7 @@ url_for, ASGI middleware and the thread bridge."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -863,6 +864,55 @@ def test_testing_propagates_unhandled_exceptions(app: MicroASGI, client: Any) ->
 def test_unknown_error_code_is_refused(app: MicroASGI) -> None:
     with pytest.raises(ValueError, match="999"):
         app.register_error_handler(999, lambda e: "x")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        pytest.param("GET", "/page/", 200, id="hit"),
+        pytest.param("GET", "/missing", 404, id="not-found"),
+        pytest.param("POST", "/page/", 405, id="method-not-allowed"),
+        pytest.param("GET", "/page", 308, id="slash-redirect"),
+        pytest.param("GET", "/teapot", 418, id="abort"),
+    ],
+)
+async def test_answers_leave_no_reference_cycles(method: str, path: str, status: int) -> None:
+    # A cycle per request (an exception's traceback holding the frame that holds
+    # the request) makes the garbage collector run far more often under load.
+    app = MicroASGI(__name__)
+
+    @app.get("/page/")
+    async def page() -> str:
+        return "page"
+
+    @app.get("/teapot")
+    async def teapot() -> None:
+        abort(418)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    statuses: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+        "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+        "query_string": b"", "root_path": "", "headers": [(b"host", b"testserver")],
+    }  # fmt: skip
+    await app(dict(scope), receive, send)  # the first request plans the routes
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(50):
+            await app(dict(scope), receive, send)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+    assert set(statuses) == {status}
 
 
 # --- setup is frozen after the first request ----------------------------------------------
