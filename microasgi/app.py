@@ -167,9 +167,9 @@ class MicroASGI(AppBase):
                 stream = request._stream
                 await response(scope, stream.receive_after_body if stream else receive, send)
             except Exception as exc:
-                # Headers are already out (a streamed body failed): nothing more
-                # can be said to the client, but the error must be seen, unless it
-                # only says the client left.
+                # A streamed body failed: after its first chunk nothing more can be
+                # said to the client (before it, the response sent a bare 500), but
+                # the error must be seen, unless it only says the client left.
                 if not client_gone(exc):
                     error = exc
                     if self.propagate_exceptions:

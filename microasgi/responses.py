@@ -28,6 +28,7 @@ import anyio.lowlevel
 
 from .bridge import iterate_in_threads, run_in_request_thread
 from .datastructures import ResponseHeaders, header_pair
+from .exceptions import InternalServerError
 from .typing import ASGIApp, HeadersValue, Message, Receive, Scope, Send, StatusValue
 
 _TEXT_TYPES = frozenset(
@@ -384,14 +385,31 @@ class Response:
             await send({"type": "http.response.start", "status": status, "headers": raw})
             await send({"type": "http.response.body", "body": b"" if head else body})
             return
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self._raw}
-        )
+        start = {"type": "http.response.start", "status": self.status_code, "headers": self._raw}
         if head:
+            await send(start)
             await send({"type": "http.response.body", "body": b""})
             await _close(self._iter)
             return
-        await _stream(self._iter, receive, send)
+        iterable = self._iter
+        assert iterable is not None  # no body bytes: a streamed response
+        chunks: AsyncIterator[Any] = (
+            iterable.__aiter__()
+            if isinstance(iterable, AsyncIterable)
+            else iterate_in_threads(iterable)
+        )
+        try:
+            # The headers go out with the first chunk (as under a WSGI server): a
+            # generator failing before it is still answered as a bare 500, not as a
+            # 200 that never ends. The error is raised on for the app to log.
+            first = await anext(chunks, b"")
+        except BaseException as exc:
+            await _close_stream(chunks, iterable)
+            if isinstance(exc, Exception):
+                await InternalServerError().get_response()(scope, receive, send)
+            raise
+        await send(start)
+        await _stream(first, chunks, iterable, receive, send)
 
     def __repr__(self) -> str:
         kind = "streamed" if self.is_streamed else f"{len(self._body or b'')} bytes"
@@ -443,10 +461,16 @@ async def _close(iterable: Any) -> None:
             await run_in_request_thread(close)
 
 
-async def _stream(iterable: Any, receive: Receive, send: Send) -> None:
-    chunks: AsyncIterator[Any] = (
-        iterable.__aiter__() if hasattr(iterable, "__aiter__") else iterate_in_threads(iterable)
-    )
+async def _close_stream(chunks: AsyncIterator[Any], iterable: Any) -> None:
+    if chunks is not iterable:
+        await _close(chunks)
+    await _close(iterable)
+
+
+async def _stream(
+    first: Any, chunks: AsyncIterator[Any], iterable: Any, receive: Receive, send: Send
+) -> None:
+    """Send ``first``, then the rest of ``chunks`` (from ``iterable``), until done or disconnect."""
 
     async def watch_disconnect(scope: anyio.CancelScope) -> None:
         while True:
@@ -462,6 +486,10 @@ async def _stream(iterable: Any, receive: Receive, send: Send) -> None:
         async with anyio.create_task_group() as tg:
             tg.start_soon(watch_disconnect, tg.cancel_scope)
             try:
+                if first:
+                    await send(
+                        {"type": "http.response.body", "body": _encode(first), "more_body": True}
+                    )
                 async for chunk in chunks:
                     if chunk:
                         message = {
@@ -478,9 +506,7 @@ async def _stream(iterable: Any, receive: Receive, send: Send) -> None:
                     error = exc
             tg.cancel_scope.cancel()
     finally:
-        if chunks is not iterable:
-            await _close(chunks)
-        await _close(iterable)
+        await _close_stream(chunks, iterable)
     if error is not None:
         raise error
 

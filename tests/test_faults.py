@@ -505,6 +505,36 @@ async def test_generator_failing_mid_stream(
     await next_request_works(app)
 
 
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_generator_failing_before_its_first_chunk_is_a_bare_500(
+    app: MicroASGI, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Nothing was produced yet, so nothing forces the 200 out: as under a WSGI server
+    # (headers go with the first chunk), the failure is still a logged, bare 500.
+    # Sending the 200 first leaves a response that claims success and never ends.
+    @app.get("/early/sync")
+    def early_sync() -> Response:
+        def chunks() -> Iterator[str]:
+            raise boom("sync generator, before its first chunk")
+            yield "never"
+
+        return Response(chunks())
+
+    @app.get("/early/async")
+    async def early_async() -> Any:
+        async def chunks() -> AsyncIterator[str]:
+            raise boom("async generator, before its first chunk")
+            yield "never"
+
+        return chunks()
+
+    with caplog.at_level(logging.ERROR):
+        wire = await call(app, scope(f"/early/{kind}"))
+    logged_with_traceback(caplog)
+    assert_bare_500(wire)
+    await next_request_works(app)
+
+
 def _upload_routes(app: MicroASGI) -> None:
     log = events(app)
     app.config["BODY_MEMORY_LIMIT"] = 16  # the preloaded bodies spool to a file
