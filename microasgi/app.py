@@ -175,7 +175,8 @@ class MicroASGI(AppBase):
                     if self.propagate_exceptions:
                         raise
                     self.log_exception(exc, request)
-            preserve = scope.get("extensions", {}).get("microasgi.preserve_context")
+            extensions = scope.get("extensions")
+            preserve = extensions.get("microasgi.preserve_context") if extensions else None
             if preserve is not None:
                 preserve(ctx, error)
                 preserved = True
@@ -188,7 +189,8 @@ class MicroASGI(AppBase):
                     else:
                         request.close()
                 finally:
-                    release_request_thread(ctx)
+                    if ctx._worker is not None:  # it ran sync code
+                        release_request_thread(ctx)
             _cv_request.reset(req_token)
             _cv_app.reset(app_token)
 

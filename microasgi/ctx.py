@@ -173,16 +173,15 @@ class RequestContext(_Context):
     pays nothing for it.
     """
 
-    __slots__ = (
-        "_after_request_functions",
-        "_session",
-        "_tokens",
-        "_worker",
-        "app",
-        "app_ctx",
-        "request",
-        "websocket",
-    )
+    __slots__ = ("__dict__", "app", "app_ctx", "request")
+
+    # Set per instance only when they differ (most requests never do).
+    websocket: Any = None
+    _session: SessionMixin | None = None  # opened on first use
+    #: The worker thread this request's sync code runs on (see bridge.py).
+    _worker: Any = None
+    _after_request_functions: list[Callable[[Response], Any]] | None = None
+    _tokens: list[tuple[Token[AppContext] | None, Token[RequestContext]]] | None = None
 
     def __init__(
         self, app: MicroASGI, request: Request | None, app_ctx: AppContext, websocket: Any = None
@@ -190,12 +189,8 @@ class RequestContext(_Context):
         self.app = app
         self.app_ctx = app_ctx
         self.request = request
-        self.websocket = websocket
-        self._session: SessionMixin | None = None
-        #: The worker thread this request's sync code runs on (see bridge.py).
-        self._worker: Any = None
-        self._after_request_functions: list[Callable[[Response], Any]] | None = None
-        self._tokens: list[tuple[Token[AppContext] | None, Token[RequestContext]]] | None = None
+        if websocket is not None:
+            self.websocket = websocket
 
     @property
     def session(self) -> SessionMixin:

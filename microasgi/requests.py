@@ -235,6 +235,9 @@ class RequestStream:
         return anyio.from_thread.run(self.aread, size, token=self._token)
 
 
+_MISSING: Any = object()
+
+
 class Request:
     """The incoming HTTP request, as Flask names it; ``request.scope`` is the ASGI scope.
 
@@ -244,23 +247,25 @@ class Request:
 
     __slots__ = (
         "__dict__",
-        "_blueprints",
         "_data",
-        "_files",
-        "_form",
-        "_form_error",
-        "_json",
         "_receive",
-        "_spool",
-        "_stream",
         "method",
         "path",
         "root_path",
-        "routing_exception",
         "scope",
         "url_rule",
         "view_args",
     )
+
+    # Set per instance only when they differ (most requests never do).
+    routing_exception: HTTPException | None = None  # a 404/405/redirect to answer
+    _blueprints: tuple[str, ...] | None = None  # those of a 404/405's URL prefix
+    _spool: IO[bytes] | None = None  # a large body, in a temporary file
+    _stream: RequestStream | None = None  # the body of a stream=True route
+    _form: MultiDict[str] | None = None
+    _files: MultiDict[FileStorage] | None = None
+    _form_error: HTTPException | None = None
+    _json: Any = _MISSING  # the parsed JSON body, once get_json() ran
 
     def __init__(self, scope: Scope, receive: Receive | None = None) -> None:
         self.scope = scope
@@ -276,15 +281,7 @@ class Request:
         self.path = path
         self.url_rule: Rule | None = None
         self.view_args: dict[str, Any] | None = None
-        self.routing_exception: HTTPException | None = None
-        self._blueprints: tuple[str, ...] | None = None
         self._data: bytes | None = None
-        self._spool: IO[bytes] | None = None
-        self._stream: RequestStream | None = None
-        self._form: MultiDict[str] | None = None
-        self._files: MultiDict[FileStorage] | None = None
-        self._form_error: HTTPException | None = None
-        self._json: Any = _MISSING
 
     # -- URL -------------------------------------------------------------------
 
@@ -456,10 +453,12 @@ class Request:
 
     async def _load_body(self, max_length: int | None, memory_limit: int) -> None:
         """Read the whole body (bounded), then parse it if it is a form."""
-        lengths: set[bytes] = set()
+        lengths: set[bytes] | None = None  # most requests have none
         chunked = False
         for name, value in self.scope["headers"]:
             if name == b"content-length":
+                if lengths is None:
+                    lengths = set()
                 lengths.add(value)
             elif name == b"transfer-encoding":
                 chunked = True
@@ -746,7 +745,6 @@ class Request:
         return f"<{type(self).__name__} {self.url!r} [{self.method}]>"
 
 
-_MISSING: Any = object()
 _HTTP1 = frozenset({"1.1", "1.0"})
 _BODYLESS = frozenset({"GET", "HEAD"})
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})

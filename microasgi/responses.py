@@ -84,16 +84,13 @@ class Response:
     default_status = 200
     default_mimetype: str | None = "text/html"
 
-    __slots__ = (
-        "__dict__",
-        "_body",
-        "_headers",
-        "_iter",
-        "_raw",
-        "_status_text",
-        "direct_passthrough",
-        "status_code",
-    )
+    __slots__ = ("__dict__", "_body", "_raw", "status_code")
+
+    # Set per instance only when they differ (most responses never do).
+    _headers: ResponseHeaders | None = None  # the headers view, built on first use
+    _status_text: str | None = None
+    _iter: Iterable[Any] | AsyncIterable[Any] | None = None  # a streamed body
+    direct_passthrough = False
 
     def __init__(
         self,
@@ -104,8 +101,8 @@ class Response:
         content_type: str | None = None,
         direct_passthrough: bool = False,
     ) -> None:
-        self._headers: ResponseHeaders | None = None
-        self.direct_passthrough = direct_passthrough
+        if direct_passthrough:
+            self.direct_passthrough = True
         if headers is None:
             raw: list[tuple[bytes, bytes]] = []
             has_type = False
@@ -131,13 +128,11 @@ class Response:
         else:
             raw.append(header_pair("Content-Type", content_type))
         self._raw = raw
-        self._status_text: str | None = None
         if status is None:
             self.status_code = self.default_status
         else:
             self.status = status
         self._body: bytes | None = None
-        self._iter: Iterable[Any] | AsyncIterable[Any] | None = None
         if response.__class__ is str:
             self._body = response.encode()
         elif isinstance(response, bytes | bytearray):
@@ -155,13 +150,9 @@ class Response:
         if cls.__init__ is not Response.__init__:
             return cls(body, content_type=content_type.decode("latin-1"))
         self = object.__new__(cls)
-        self._headers = None
-        self.direct_passthrough = False
         self._raw = [(b"content-type", content_type)]
-        self._status_text = None
         self.status_code = cls.default_status
         self._body = body
-        self._iter = None
         return self
 
     def _set_body(self, response: Any) -> None:
@@ -381,7 +372,7 @@ class Response:
                 # RFC 9110: these never carry a body, nor a Content-Length.
                 body, head = b"", True
             else:
-                raw.append((b"content-length", str(len(body)).encode()))
+                raw.append((b"content-length", b"%d" % len(body)))
             await send({"type": "http.response.start", "status": status, "headers": raw})
             await send({"type": "http.response.body", "body": b"" if head else body})
             return
