@@ -47,6 +47,7 @@ class RoutePlan:
 
     __slots__ = (
         "after",
+        "await_view",
         "before",
         "blueprints",
         "preload",
@@ -99,3 +100,10 @@ class RoutePlan:
                 self.view_kind = self.DIRECT
             else:
                 self.view_kind = self.THREAD
+        # Whether the request path may await the view itself (dispatch_request is
+        # Flask's to override; then it is always called).
+        self.await_view = (
+            self.view_kind == self.AWAIT
+            and self.view is not None
+            and (type(app).dispatch_request is MicroASGI.dispatch_request)
+        )

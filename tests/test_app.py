@@ -508,6 +508,25 @@ def test_a_subclass_overriding_process_response_sees_every_response() -> None:
     assert client.get("/missing").headers.get("X-Processed") == "yes"
 
 
+@KIND
+def test_a_subclass_overriding_dispatch_request_is_called(kind: str) -> None:
+    # The request path awaits async views itself unless dispatch_request is overridden.
+    class CountingApp(MicroASGI):
+        calls = 0
+
+        async def dispatch_request(self, request: Any, plan: Any) -> Any:
+            CountingApp.calls += 1
+            return await super().dispatch_request(request, plan)
+
+    app = CountingApp(__name__)
+    app.get("/")(as_kind(kind, lambda: "hello"))
+
+    client = app.test_client()
+    assert client.get("/").text == "hello"
+    assert client.options("/").status_code == 200
+    assert CountingApp.calls == 2
+
+
 def test_after_request_runs_for_the_500_response(app: MicroASGI, client: Any) -> None:
     # Flask's handle_exception finalizes the 500 response, so after_request hooks
     # (CORS headers, say) apply to it as well.
