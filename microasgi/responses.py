@@ -16,6 +16,7 @@ from __future__ import annotations
 import json as _json
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from contextlib import suppress
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from http import HTTPStatus
@@ -382,25 +383,7 @@ class Response:
             await send({"type": "http.response.body", "body": b""})
             await _close(self._iter)
             return
-        iterable = self._iter
-        assert iterable is not None  # no body bytes: a streamed response
-        chunks: AsyncIterator[Any] = (
-            iterable.__aiter__()
-            if isinstance(iterable, AsyncIterable)
-            else iterate_in_threads(iterable)
-        )
-        try:
-            # The headers go out with the first chunk (as under a WSGI server): a
-            # generator failing before it is still answered as a bare 500, not as a
-            # 200 that never ends. The error is raised on for the app to log.
-            first = await anext(chunks, b"")
-        except BaseException as exc:
-            await _close_stream(chunks, iterable)
-            if isinstance(exc, Exception):
-                await InternalServerError().get_response()(scope, receive, send)
-            raise
-        await send(start)
-        await _stream(first, chunks, iterable, receive, send)
+        await _stream(start, self._iter, scope, receive, send)
 
     def __repr__(self) -> str:
         kind = "streamed" if self.is_streamed else f"{len(self._body or b'')} bytes"
@@ -452,36 +435,40 @@ async def _close(iterable: Any) -> None:
             await run_in_request_thread(close)
 
 
-async def _close_stream(chunks: AsyncIterator[Any], iterable: Any) -> None:
-    if chunks is not iterable:
-        await _close(chunks)
-    await _close(iterable)
-
-
 async def _stream(
-    first: Any, chunks: AsyncIterator[Any], iterable: Any, receive: Receive, send: Send
+    start: Message, iterable: Any, scope: Scope, receive: Receive, send: Send
 ) -> None:
-    """Send ``first``, then the rest of ``chunks`` (from ``iterable``), until done or disconnect."""
+    """Send ``start`` with the first chunk of ``iterable``, then the rest, until done or disconnect.
 
-    async def watch_disconnect(scope: anyio.CancelScope) -> None:
+    The headers wait for the first chunk, as a WSGI server sends them: a body
+    failing before it is still answered with a bare 500, not with a 200 that
+    never ends. Any failure is raised on for the app to log.
+    """
+    chunks: AsyncIterator[Any] = (
+        iterable.__aiter__()
+        if isinstance(iterable, AsyncIterable)
+        else iterate_in_threads(iterable)
+    )
+
+    async def watch_disconnect(cancel_scope: anyio.CancelScope) -> None:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                scope.cancel()
+                cancel_scope.cancel()
                 return
             # A server whose receive() returns at once must not starve the stream.
             await anyio.lowlevel.checkpoint()
 
     error: Exception | None = None
+    started = False
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(watch_disconnect, tg.cancel_scope)
             try:
-                if first:
-                    await send(
-                        {"type": "http.response.body", "body": _encode(first), "more_body": True}
-                    )
                 async for chunk in chunks:
+                    if not started:
+                        started = True
+                        await send(start)
                     if chunk:
                         message = {
                             "type": "http.response.body",
@@ -489,6 +476,9 @@ async def _stream(
                             "more_body": True,
                         }
                         await send(message)
+                if not started:
+                    started = True
+                    await send(start)
                 await send({"type": "http.response.body", "body": b""})
             except Exception as exc:
                 if not client_gone(exc):  # a gone client is the same as a disconnect
@@ -497,8 +487,13 @@ async def _stream(
                     error = exc
             tg.cancel_scope.cancel()
     finally:
-        await _close_stream(chunks, iterable)
+        if chunks is not iterable:
+            await _close(chunks)
+        await _close(iterable)
     if error is not None:
+        if not started:
+            with suppress(Exception):  # a client already gone cannot be answered
+                await InternalServerError().get_response()(scope, receive, send)
         raise error
 
 

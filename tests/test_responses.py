@@ -1120,6 +1120,26 @@ async def test_stream_stops_when_client_disconnects(kind: str) -> None:
     assert len(produced) < 10_000
 
 
+async def test_stream_waiting_for_its_first_chunk_stops_when_client_disconnects() -> None:
+    # An event stream whose first event is long in coming: the headers wait for
+    # it, and a client that leaves meanwhile must still end the generator.
+    closed = asyncio.Event()
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            await asyncio.sleep(60)
+            yield b"data: late\n\n"
+        finally:
+            closed.set()
+
+    wire = Wire()
+    wire.sent_body = True  # receive() now reports the disconnect once `gone` is set
+    asyncio.get_running_loop().call_later(0.05, wire.gone.set)
+    await asyncio.wait_for(call(Response(events()), http_scope(), wire), 5)
+    assert closed.is_set()
+    assert wire.messages == []  # nothing was produced, so nothing was sent
+
+
 async def test_stream_stops_when_send_raises_oserror() -> None:
     closed = []
 
