@@ -176,6 +176,10 @@ class _Exchange:
         self._body_done = False
         self._status: int | None = None
         self._headers: list[tuple[bytes, bytes]] = []
+        # The Content-Length the app declared, and a body that has reached it: kept
+        # to go out with the end of the response (see write()).
+        self._length: int | None = None
+        self._held: bytes | None = None
         self.gone = False
         self.started = False
         self.finished = False
@@ -250,14 +254,19 @@ class _Exchange:
 
     async def finish(self) -> None:
         """End the response (sent from the loop: a round trip fewer for the thread)."""
-        await self._transmit(b"", False)
+        held, self._held = self._held, None
+        await self._transmit(held or b"", False)
 
     async def end_after_error(self) -> None:
         """After the app raised: a bare 500, or the end of a response already under way."""
         if self.gone or self.finished:
             return
         try:
-            if not self.started:
+            if not self.started and self._held is not None:
+                # The whole declared body was produced (the app failed after, in
+                # close(), say): the response is complete, so it is sent.
+                await self.finish()
+            elif not self.started:
                 # A fresh list: middleware may add headers to the one it is given.
                 headers = list(_ERROR_HEADERS)
                 await self._send({"type": "http.response.start", "status": 500, "headers": headers})
@@ -331,6 +340,7 @@ class _Exchange:
             )
         self._status = _parse_status(status)
         self._headers = _encode_headers(headers)
+        self._length = _declared_length(self._headers)
         return self.write
 
     def write(self, data: bytes) -> None:
@@ -343,8 +353,17 @@ class _Exchange:
             if isinstance(data, str):
                 raise TypeError("A WSGI app must send bytes, not str: encode it first.")
             data = bytes(data)
+        if self._held is not None:  # more than the declared length: send it all
+            held, self._held = self._held, None
+            self._on_loop(self._transmit, held, True)
         size = self._chunk_size
         if len(data) <= size:
+            if not self.started and len(data) == self._length:
+                # The whole body in one piece, as most apps answer: nothing more
+                # is coming, so it goes out with the end of the response, from
+                # the loop, without a round trip from this thread.
+                self._held = data
+                return
             self._on_loop(self._transmit, data, True)
             return
         for start in range(0, len(data), size):
@@ -356,6 +375,13 @@ def _parse_status(status: str) -> int:
     if not (code.isdigit() and code.isascii() and status[3:4] in ("", " ")):
         raise ValueError(f"Invalid status {status!r}: it should look like '200 OK'.")
     return int(code)
+
+
+def _declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value) if value.isdigit() and len(value) <= 18 else None
+    return None
 
 
 def _encode_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:

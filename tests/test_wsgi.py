@@ -601,6 +601,57 @@ async def test_str_chunks_are_refused(caplog: pytest.LogCaptureFixture) -> None:
     assert "encode it first" in caplog.text
 
 
+def sized_app(*chunks: bytes, declared: int | None = None) -> WSGIApplication:
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        length = sum(map(len, chunks)) if declared is None else declared
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(length))])
+        return list(chunks)
+
+    return app
+
+
+async def test_a_whole_declared_body_goes_out_with_the_end_of_the_response() -> None:
+    # The body reached its Content-Length: nothing more can come, so it is sent as
+    # the last message, from the loop (no round trip from the app's thread).
+    result = await call(WSGIApp(sized_app(b"hello")))
+    assert [m["type"] for m in result.messages] == ["http.response.start", "http.response.body"]
+    assert result.messages[1] == {
+        "type": "http.response.body",
+        "body": b"hello",
+        "more_body": False,
+    }
+
+
+async def test_a_body_in_pieces_is_sent_as_it_comes() -> None:
+    result = await call(WSGIApp(sized_app(b"hel", b"lo")))
+    bodies = [(m["body"], m["more_body"]) for m in result.messages[1:]]
+    assert bodies == [(b"hel", True), (b"lo", True), (b"", False)]
+
+
+async def test_more_than_the_declared_length_is_all_sent() -> None:
+    # A wrong Content-Length is the app's bug; what it produced still goes out in order.
+    result = await call(WSGIApp(sized_app(b"hello", b"!", declared=5)))
+    assert result.body == b"hello!" and result.complete
+
+
+async def test_failing_after_a_whole_declared_body_still_sends_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class FailingClose(list[bytes]):
+        def close(self) -> None:
+            raise RuntimeError("close failed")
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> FailingClose:
+        start_response("200 OK", [("Content-Length", "5")])
+        return FailingClose([b"hello"])
+
+    with caplog.at_level(logging.ERROR, logger="microasgi.wsgi"):
+        result = await call(WSGIApp(app))
+    assert result.status == 200
+    assert result.body == b"hello" and result.complete
+    assert "close failed" in caplog.text
+
+
 # -- close() is always called ------------------------------------------------------------
 
 
