@@ -78,8 +78,13 @@ class HTTPException(Exception):
         """The response for this error (``self.response`` when one was given)."""
         if self.response is not None:
             return self.response
-        from .responses import Response
+        from .responses import _HTML, Response
 
+        if type(self).get_headers is HTTPException.get_headers and not self.headers:
+            # The common case (a plain 404, say): no header to check or parse.
+            response = Response._ready(self.get_body().encode(), _HTML)
+            response.status_code = self.code or 500
+            return response
         return Response(self.get_body(), self.code or 500, self.get_headers())
 
     def __str__(self) -> str:

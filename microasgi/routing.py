@@ -321,25 +321,26 @@ class _Node:
 
 
 class _Miss:
-    """What a walk that found nothing saw: methods of rules on the path, slash redirects."""
+    """What a walk saw that did not match: methods of rules on the path, slash redirects.
 
-    __slots__ = ("allowed", "redirect")
+    Nothing is allocated until a rule on the path misses (most walks find one).
+    """
 
-    def __init__(self) -> None:
-        self.allowed: set[str] = set()
-        self.redirect = False
+    allowed: frozenset[str] = frozenset()
+    redirect = False
 
 
 _Found = tuple["Rule", tuple[Any, ...]]
 
 
 def _walk(
-    node: _Node, parts: list[str], i: int, values: tuple[Any, ...], method: str, miss: _Miss | None
+    node: _Node, parts: list[str], i: int, values: tuple[Any, ...], method: str, miss: _Miss
 ) -> _Found | None:
     """The first rule for ``method`` along ``parts[i:]``, with its converted values.
 
-    With ``miss`` (after a walk found nothing) every branch is explored and what
-    would have matched with another method or an added slash is recorded there.
+    A walk that finds nothing has tried every branch: what would have matched
+    with another method or an added slash is recorded in ``miss`` on the way, so
+    a 404 or 405 costs one walk.
     """
     last = len(parts)
     # Where a node offers no alternative, a failure below it is final: loop, don't recurse.
@@ -350,18 +351,19 @@ def _walk(
         node = child
         i += 1
     if i == last:
-        if miss is None:
-            rule = node.exact.get(method)
-            if rule is None:
-                slash = node.static.get("")
-                if slash is None or (rule := slash.loose.get(method)) is None:
-                    return None
+        rule = node.exact.get(method)
+        if rule is not None:
             return rule, values
         slash = node.static.get("")
-        miss.allowed |= node.methods
+        if slash is not None and (rule := slash.loose.get(method)) is not None:
+            return rule, values
+        if node.methods:
+            miss.allowed = miss.allowed | node.methods
         if slash is not None:
-            miss.allowed |= slash.loose_methods
-            miss.redirect = miss.redirect or method in slash.exact
+            if slash.loose_methods:
+                miss.allowed = miss.allowed | slash.loose_methods
+            if method in slash.exact:
+                miss.redirect = True
         return None
     part = parts[i]
     child = node.static.get(part)
@@ -389,10 +391,10 @@ def _walk(
         if found is not None:
             return found
     if i == last - 1 and not part:  # a trailing slash the rules here do not have
-        if miss is not None:
-            miss.allowed |= node.loose_methods
-        elif (rule := node.loose.get(method)) is not None:
+        if (rule := node.loose.get(method)) is not None:
             return rule, values
+        if node.loose_methods:
+            miss.allowed = miss.allowed | node.loose_methods
     return None
 
 
@@ -406,7 +408,7 @@ def _convert(
 
 
 def _walk_spanning(
-    node: _Node, parts: list[str], i: int, values: tuple[Any, ...], method: str, miss: _Miss | None
+    node: _Node, parts: list[str], i: int, values: tuple[Any, ...], method: str, miss: _Miss
 ) -> _Found | None:
     """Try the children of ``node`` whose converters (``path``) take the rest of the path."""
     last = len(parts) - 1
@@ -727,10 +729,9 @@ class Map:
             raise NotFound()
         root = self._roots[websocket]
         parts = path[1:].split("/")
-        found = _walk(root, parts, 0, (), method, None)
+        miss = _Miss()
+        found = _walk(root, parts, 0, (), method, miss)
         if found is None:
-            miss = _Miss()
-            _walk(root, parts, 0, (), method, miss)
             if miss.redirect and not path.endswith("/"):
                 raise RequestRedirect(_redirect_target(path + "/"))
             if miss.allowed:
@@ -762,7 +763,7 @@ class Map:
         miss = _Miss()
         if path.startswith("/"):
             _walk(self._roots[False], path[1:].split("/"), 0, (), "", miss)
-        return miss.allowed
+        return set(miss.allowed)
 
     def build(
         self,
