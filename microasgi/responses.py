@@ -71,6 +71,7 @@ def content_type_bytes(mimetype: str) -> bytes:
 
 
 _NO_BODY_STATUSES = frozenset({204, 304})
+_BYTES_TYPES = (bytes, bytearray)
 #: Cookie values made of these characters are sent as they are; others are quoted.
 _COOKIE_PLAIN = re.compile(r"[\w!#$%&'()*+\-./:<=>?@\[\]^`{|}~]*", re.ASCII)
 
@@ -133,12 +134,12 @@ class Response:
             self.status_code = self.default_status
         else:
             self.status = status
-        self._body: bytes | None = None
         if response.__class__ is str:
-            self._body = response.encode()
-        elif isinstance(response, bytes | bytearray):
+            self._body: bytes | None = response.encode()
+        elif isinstance(response, _BYTES_TYPES):
             self._body = bytes(response)
         else:
+            self._body = None
             self._set_body(response)
 
     @classmethod

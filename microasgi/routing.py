@@ -377,6 +377,8 @@ def _walk(
             value = pattern(part)
             if value is NO_MATCH:
                 continue
+            if i + 1 == last and (rule := child.exact.get(method)) is not None:
+                return rule, (*values, value)  # the common end (/users/42): no call
             found = _walk(child, parts, i + 1, (*values, value), method, miss)
         else:
             matched = pattern(part)
