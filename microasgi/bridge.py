@@ -94,12 +94,12 @@ class _Job:
 
     __slots__ = ("args", "context", "done", "error", "func", "token", "value")
 
-    def __init__(self, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def __init__(self, func: Callable[..., Any], args: tuple[Any, ...], token: Any) -> None:
         self.func = func
         self.args = args
         self.context: Context = copy_context()
         self.done = anyio.Event()
-        self.token = anyio.lowlevel.current_token()
+        self.token = token
         self.value: Any = None
         self.error: BaseException | None = None
 
@@ -111,8 +111,11 @@ class _Worker:
         self._jobs: deque[_Job | None] = deque()
         self._wake = threading.Semaphore(0)
         self.busy = False
-        #: The request whose limiter slot this thread holds (None once given back).
+        #: The request whose limiter slot this thread holds (None once given back),
+        #: that limiter, and the event loop's token (to wake it when a call ends).
         self.borrower: Any = None
+        self.limiter: anyio.CapacityLimiter | None = None
+        self.token: Any = None
         threading.Thread(target=self._serve, name="microasgi-request", daemon=True).start()
 
     def _serve(self) -> None:
@@ -136,15 +139,19 @@ class _Worker:
     async def call(self, func: Callable[..., T], args: tuple[Any, ...]) -> T:
         # A cancelled request starts nothing new (a stream's next chunk, say).
         await anyio.lowlevel.checkpoint_if_cancelled()
-        job = _Job(func, args)
+        job = _Job(func, args, self.token)
         self.busy = True
         self._jobs.append(job)
         self._wake.release()
         try:
+            await job.done.wait()
+        except BaseException:
             # Once started, a call is waited for even if the request is cancelled
-            # (the cancellation is delivered right after), as anyio does.
+            # (the cancellation goes on right after), as anyio does. Shielding only
+            # here spares every call the cost of a cancel scope.
             with anyio.CancelScope(shield=True):
                 await job.done.wait()
+            raise
         finally:
             self.busy = False
         if job.error is not None:
@@ -172,9 +179,14 @@ async def run_in_request_thread(func: Callable[..., T], *args: Any) -> T:
     worker: _Worker | None = ctx._worker
     if worker is None:
         limiter = ctx.app._thread_limiter()
-        await limiter.acquire_on_behalf_of(ctx)
+        try:  # a free slot needs no trip round the event loop
+            limiter.acquire_on_behalf_of_nowait(ctx)
+        except anyio.WouldBlock:
+            await limiter.acquire_on_behalf_of(ctx)
         worker = ctx._worker = _IDLE_WORKERS.pop() if _IDLE_WORKERS else _Worker()
         worker.borrower = ctx
+        worker.limiter = limiter
+        worker.token = anyio.lowlevel.current_token()
     elif worker.busy:
         # Queuing behind the call that is waiting for us would deadlock.
         return await anyio.to_thread.run_sync(func, *args)
@@ -191,7 +203,8 @@ def release_request_slot(ctx: RequestContext) -> None:
     worker: _Worker | None = ctx._worker
     if worker is not None and worker.borrower is ctx:
         worker.borrower = None
-        ctx.app._thread_limiter().release_on_behalf_of(ctx)
+        assert worker.limiter is not None
+        worker.limiter.release_on_behalf_of(ctx)
 
 
 def release_request_thread(ctx: RequestContext) -> None:

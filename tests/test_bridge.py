@@ -172,3 +172,61 @@ def test_a_failing_view_still_gives_the_thread_back() -> None:
 
 async def test_outside_a_request_it_is_a_plain_thread_hop() -> None:
     assert await run_in_request_thread(threading.get_ident) != threading.get_ident()
+
+
+async def test_a_cancelled_request_waits_for_its_started_call_then_frees_the_slot() -> None:
+    # As with anyio.to_thread.run_sync: a call that started is never abandoned
+    # mid-way; the cancellation takes effect once it returns.
+    app = make_app()
+    app.config["SYNC_THREAD_LIMIT"] = 1
+    started, release = threading.Event(), threading.Event()
+    events: list[str] = []
+
+    @app.get("/slow")
+    def slow() -> str:
+        started.set()
+        release.wait(10)
+        events.append("view returned")
+        return "slow"
+
+    @app.get("/fast")
+    def fast() -> str:
+        return "fast"
+
+    def scope(path: str) -> dict[str, Any]:
+        return {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+            "query_string": b"", "root_path": "", "headers": [(b"host", b"testserver")],
+        }  # fmt: skip
+
+    async def receive() -> dict[str, Any]:
+        await anyio.sleep_forever()
+        return {}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async with anyio.create_task_group() as tg:
+
+        async def request_then_note() -> None:
+            with anyio.CancelScope() as scope_:
+                cancel_scopes.append(scope_)
+                await app(scope("/slow"), receive, send)
+            events.append("request ended")
+
+        cancel_scopes: list[anyio.CancelScope] = []
+        tg.start_soon(request_then_note)
+        await anyio.to_thread.run_sync(started.wait, 10)
+        cancel_scopes[0].cancel()
+        await anyio.sleep(0.05)
+        assert events == []  # still waiting for the view
+        release.set()
+    assert events == ["view returned", "request ended"]
+    # The one slot is free again: another sync request gets through.
+    sent.clear()
+    with anyio.fail_after(5):
+        await app(scope("/fast"), receive, send)
+    assert sent[-1]["body"] == b"fast"
