@@ -20,7 +20,8 @@ The environ follows PEP 3333: ``SCRIPT_NAME`` is the scope's ``root_path`` and
 as latin-1); repeated headers are joined with ``,`` (cookies with ``; ``), and
 header names containing ``_`` are dropped, as gunicorn and nginx do.
 ``wsgi.errors`` logs to the ``microasgi.wsgi`` logger, where the app's uncaught
-exceptions are logged too (the client gets a bare 500 if nothing was sent yet).
+exceptions are logged too (the client gets a bare 500 if nothing was sent yet;
+a response already under way is cut off, so the client sees it is incomplete).
 """
 
 from __future__ import annotations
@@ -258,21 +259,24 @@ class _Exchange:
         await self._transmit(held or b"", False)
 
     async def end_after_error(self) -> None:
-        """After the app raised: a bare 500, or the end of a response already under way."""
-        if self.gone or self.finished:
+        """After the app raised: a bare 500 if nothing was sent yet.
+
+        A response already under way is left unfinished: the server then drops
+        the connection, so the client knows the body is cut short (ending it
+        cleanly would pass a partial body off as whole), as a WSGI server does.
+        """
+        if self.gone or self.finished or self.started:
             return
         try:
-            if not self.started and self._held is not None:
+            if self._held is not None:
                 # The whole declared body was produced (the app failed after, in
                 # close(), say): the response is complete, so it is sent.
                 await self.finish()
-            elif not self.started:
+            else:
                 # A fresh list: middleware may add headers to the one it is given.
                 headers = list(_ERROR_HEADERS)
                 await self._send({"type": "http.response.start", "status": 500, "headers": headers})
                 await self._send({"type": "http.response.body", "body": _ERROR_BODY})
-            else:
-                await self._send({"type": "http.response.body", "body": b""})
         except Exception as exc:
             if not client_gone(exc):
                 raise  # the client left meanwhile: nobody to tell

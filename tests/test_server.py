@@ -108,3 +108,14 @@ def test_startup_failure_stops_the_server_with_the_message() -> None:
     output = server.output()
     assert server.process.returncode != 0
     assert "database unreachable" in output
+
+
+@pytest.mark.parametrize("path", ["/fails-mid-stream", "/wsgi/"])
+def test_a_body_that_fails_half_way_is_cut_off_not_ended(server: Server, path: str) -> None:
+    # The status is out, so no 500 can be sent; ending the response cleanly would
+    # pass the partial body off as whole. The connection is dropped instead, and
+    # the client sees an incomplete body.
+    with httpx.stream("GET", server.url + path) as response:
+        assert response.status_code == 200
+        with pytest.raises(httpx.RemoteProtocolError):
+            response.read()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import anyio
 
-from microasgi import MicroASGI, abort, request, websocket
+from microasgi import MicroASGI, WSGIApp, abort, request, websocket
 
 app = MicroASGI(__name__)
 STATE: dict[str, int] = {"started": 0, "async_closed": 0, "sync_closed": 0}
@@ -94,6 +95,23 @@ async def ws_echo() -> None:
 async def private() -> None:
     abort(403, "Members only.")
 
+
+@app.get("/fails-mid-stream")
+def fails_mid_stream() -> Iterator[bytes]:
+    def chunks() -> Iterator[bytes]:
+        yield b"partial"
+        raise RuntimeError("the body failed half way")
+
+    return chunks()
+
+
+def _wsgi_fails_mid_stream(environ: dict[str, object], start_response: Any) -> Iterator[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    yield b"partial"
+    raise RuntimeError("the WSGI body failed half way")
+
+
+app.mount("/wsgi", WSGIApp(_wsgi_fails_mid_stream))
 
 broken = MicroASGI("broken")
 
