@@ -11,6 +11,7 @@ plain synchronous calls in both async and sync views. Routes registered with
 from __future__ import annotations
 
 import codecs
+import logging
 import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator
 from functools import cached_property
@@ -37,6 +38,12 @@ from .typing import Message, Receive, Scope
 
 if TYPE_CHECKING:
     from .routing import Rule
+
+
+# python-multipart logs a WARNING for each malformed multipart body it is given,
+# then raises; microasgi answers those bodies with a 400, so the warning would
+# only let any client write to the server's log at will. Errors still show.
+logging.getLogger("python_multipart.multipart").setLevel(logging.ERROR)
 
 
 class ClientDisconnected(Exception):

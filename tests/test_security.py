@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
-from microasgi import MicroASGI, Response, redirect, url_for
+from microasgi import MicroASGI, Response, redirect, request, url_for
 from microasgi.requests import host_is_trusted
 
 
@@ -179,3 +181,22 @@ def test_url_for_quotes_the_root_path() -> None:
 
     client = app.test_client(base_url="http://localhost/my%20shop")
     assert client.get("/x").text == "/my%20shop/x"
+
+
+def test_malformed_multipart_is_a_400_that_writes_nothing_to_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Otherwise every such request from any client would add a warning line.
+    app = make_app()
+
+    @app.post("/upload")
+    async def upload() -> str:
+        return str(len(request.form))
+
+    body = b"--XyZ\r\nbad header line\r\n\r\nvalue\r\n--XyZ--\r\n"
+    with caplog.at_level(logging.DEBUG):
+        response = app.test_client().post(
+            "/upload", data=body, headers={"Content-Type": "multipart/form-data; boundary=XyZ"}
+        )
+    assert response.status_code == 400
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
