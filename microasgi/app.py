@@ -210,7 +210,7 @@ class MicroASGI(AppBase):
                 child = dict(scope, root_path=ws.root_path + mount[0], path=ws.root_path + ws.path)
                 await self._run_child(mount[1], child, receive, send)
                 return
-            ws.routing_exception = exc
+            ws.routing_exception = exc.with_traceback(None)  # see _routing_error
             plan = self._error_plan(ws.path, websocket=True)
             ws._blueprints = plan.blueprints
         else:
@@ -222,13 +222,18 @@ class MicroASGI(AppBase):
         req_token = _cv_request.set(ctx)
         error: BaseException | None = None
         try:
-            try:
-                rv = await self._dispatch_websocket(ws, plan)
-            except WebsocketDisconnect:
-                rv = None
-            except Exception as exc:
-                error = exc
-                rv = await self._handle_websocket_error(ws, exc)
+            if ws.routing_exception is not None:
+                # Answered without being raised (see full_dispatch_request).
+                error = ws.routing_exception
+                rv = await self._handle_websocket_error(ws, ws.routing_exception)
+            else:
+                try:
+                    rv = await self._dispatch_websocket(ws, plan)
+                except WebsocketDisconnect:
+                    rv = None
+                except Exception as exc:
+                    error = exc
+                    rv = await self._handle_websocket_error(ws, exc)
             for hook, is_async in plan.after:
                 rv = await hook(rv) if is_async else await run_in_request_thread(hook, rv)
             if ws.accepted or rv is None:
@@ -244,8 +249,6 @@ class MicroASGI(AppBase):
                 _cv_app.reset(app_token)
 
     async def _dispatch_websocket(self, ws: Websocket, plan: RoutePlan) -> Any:
-        if ws.routing_exception is not None:
-            raise ws.routing_exception
         for preprocess in plan.preprocessors:
             preprocess(ws.endpoint, ws.view_args)
         for hook, is_async in plan.before:

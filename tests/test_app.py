@@ -893,12 +893,20 @@ def test_unknown_error_code_is_refused(app: MicroASGI) -> None:
         pytest.param("POST", "/page/", 405, id="method-not-allowed"),
         pytest.param("GET", "/page", 308, id="slash-redirect"),
         pytest.param("GET", "/teapot", 418, id="abort"),
+        pytest.param("GET", "/boom", 500, id="server-error"),
     ],
 )
-async def test_answers_leave_no_reference_cycles(method: str, path: str, status: int) -> None:
+async def test_answers_leave_no_reference_cycles(
+    method: str, path: str, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
     # A cycle per request (an exception's traceback holding the frame that holds
     # the request) makes the garbage collector run far more often under load.
     app = MicroASGI(__name__)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("boom")
 
     @app.get("/page/")
     async def page() -> str:
@@ -932,6 +940,39 @@ async def test_answers_leave_no_reference_cycles(method: str, path: str, status:
     finally:
         gc.enable()
     assert set(statuses) == {status}
+
+
+async def test_a_refused_websocket_leaves_no_reference_cycle() -> None:
+    # The websocket path's routing errors too (a handshake to an unknown path).
+    app = MicroASGI(__name__)
+
+    @app.websocket("/ws")
+    async def ws() -> None:
+        pass
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "websocket", "asgi": {"version": "3.0"}, "scheme": "ws", "path": "/missing",
+        "raw_path": b"/missing", "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"testserver")], "subprotocols": [],
+    }  # fmt: skip
+    await app(dict(scope), receive, send)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(50):
+            await app(dict(scope), receive, send)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+    assert sent and all(m["type"] != "websocket.accept" for m in sent)
 
 
 # --- setup is frozen after the first request ----------------------------------------------
