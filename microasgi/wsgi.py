@@ -337,6 +337,7 @@ class _Exchange:
                     raise exc_info[1].with_traceback(exc_info[2])
             finally:
                 exc_info = None  # PEP 3333: break the frame <-> traceback cycle
+            self._held = None  # a body kept back belonged to the response now replaced
         elif self._status is not None:
             raise RuntimeError(
                 "start_response() was already called; pass exc_info as the third "

@@ -636,6 +636,23 @@ async def test_more_than_the_declared_length_is_all_sent() -> None:
     assert result.body == b"hello!" and result.complete
 
 
+async def test_an_error_response_replaces_a_kept_back_body() -> None:
+    # The body reached its Content-Length but was not sent yet; the app then
+    # replaces the response (start_response with exc_info): only the new one goes out.
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Length", "5")])
+        yield b"hello"
+        try:
+            raise ValueError("after the body")
+        except ValueError:
+            start_response("500 Oops", [("Content-Length", "4")], sys.exc_info())
+        yield b"oops"
+
+    result = await call(WSGIApp(app))
+    assert (result.status, result.body) == (500, b"oops")
+    assert result.complete
+
+
 async def test_failing_after_a_whole_declared_body_still_sends_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
