@@ -39,7 +39,6 @@ __all__ = ["BuildError", "Map", "Rule"]
 # Static rule text and redirect targets keep "/"; both are percent-quoted otherwise.
 _PATH_SAFE = "!$&'()*+,/:;=@"
 _QUERY_SAFE = "!$'()*,/:;?@"
-# A segment never contains "/", so this regex only has to check it is not empty.
 _NO_DEFAULTS: Mapping[str, Any] = MappingProxyType({})
 
 _VARIABLE_RE = re.compile(
