@@ -10,10 +10,14 @@ import os
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = "/usr/bin/chromium"
@@ -59,9 +63,21 @@ def wait(driver: WebDriver) -> WebDriverWait[WebDriver]:
 
 def wait_for_text(driver: WebDriver, css: str, text: str) -> None:
     """Wait until the element ``css`` contains ``text`` (page loads included)."""
+
+    def present(driver: WebDriver) -> bool:
+        try:
+            return text in driver.find_element(By.CSS_SELECTOR, css).text
+        except (NoSuchElementException, StaleElementReferenceException):
+            return False
+        except WebDriverException as exc:
+            # Chromium, mid-navigation: the element was found in the page being
+            # replaced (seen once in CI after a form submit). Look again.
+            if "does not belong to the document" in str(exc):
+                return False
+            raise
+
     wait(driver).until(
-        ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text),
-        f"{text!r} never appeared in {css!r}; page was {driver.current_url}",
+        present, f"{text!r} never appeared in {css!r}; page was {driver.current_url}"
     )
 
 
