@@ -31,7 +31,7 @@ from .plans import RoutePlan
 from .requests import Request, blueprint_chain
 from .responses import Response
 from .routing import BuildError, Map, Rule
-from .scaffold import F, Scaffold, get_root_path, is_async_callable, setupmethod
+from .scaffold import F, Scaffold, get_root_path, is_async_callable, registering, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .typing import ASGIApp, RouteCallable, Scope
 
@@ -262,12 +262,7 @@ class AppBase(Scaffold):
     @setupmethod
     def template_filter(self, name: str | None = None) -> Callable[[F], F]:
         """Register a Jinja2 filter: ``@app.template_filter("reverse")``."""
-
-        def decorator(f: F) -> F:
-            self.add_template_filter(f, name=name)
-            return f
-
-        return decorator
+        return registering(self.add_template_filter, name)
 
     @setupmethod
     def add_template_filter(self, f: Callable[..., Any], name: str | None = None) -> None:
@@ -276,12 +271,7 @@ class AppBase(Scaffold):
     @setupmethod
     def template_test(self, name: str | None = None) -> Callable[[F], F]:
         """Register a Jinja2 test: ``@app.template_test("prime")``."""
-
-        def decorator(f: F) -> F:
-            self.add_template_test(f, name=name)
-            return f
-
-        return decorator
+        return registering(self.add_template_test, name)
 
     @setupmethod
     def add_template_test(self, f: Callable[..., bool], name: str | None = None) -> None:
@@ -290,12 +280,7 @@ class AppBase(Scaffold):
     @setupmethod
     def template_global(self, name: str | None = None) -> Callable[[F], F]:
         """Register a Jinja2 global: ``@app.template_global()``."""
-
-        def decorator(f: F) -> F:
-            self.add_template_global(f, name=name)
-            return f
-
-        return decorator
+        return registering(self.add_template_global, name)
 
     @setupmethod
     def add_template_global(self, f: Callable[..., Any], name: str | None = None) -> None:

@@ -45,6 +45,16 @@ def setupmethod(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def registering(add: Callable[..., Any], name: str | None) -> Callable[[F], F]:
+    """The decorator form of ``add(f, name=name)``: ``@app.template_filter("reverse")``."""
+
+    def decorator(f: F) -> F:
+        add(f, name=name)
+        return f
+
+    return decorator
+
+
 def is_async_callable(func: Any) -> bool:
     """Whether calling ``func`` gives a coroutine (also for async ``__call__``)."""
     while isinstance(func, functools.partial):
