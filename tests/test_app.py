@@ -34,6 +34,7 @@ from microasgi import (
     url_for,
 )
 
+from .asgi import http_scope
 from .kinds import KIND, as_kind
 
 
@@ -938,12 +939,7 @@ async def test_answers_leave_no_reference_cycles(
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
 
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-        "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
-        "query_string": b"", "root_path": "", "headers": [(b"host", b"testserver")],
-    }  # fmt: skip
-    assert await cyclic_garbage(app, scope, receive, send) == 0
+    assert await cyclic_garbage(app, http_scope(path, method), receive, send) == 0
     assert set(statuses) == {status}
 
 

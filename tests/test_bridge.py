@@ -14,6 +14,8 @@ import anyio.from_thread
 from microasgi import MicroASGI, g, request, send_file
 from microasgi.bridge import _IDLE_WORKERS, run_in_request_thread
 
+from .asgi import http_scope
+
 
 def make_app() -> MicroASGI:
     app = MicroASGI("bridge_app", static_folder=None)
@@ -193,13 +195,6 @@ async def test_a_cancelled_request_waits_for_its_started_call_then_frees_the_slo
     def fast() -> str:
         return "fast"
 
-    def scope(path: str) -> dict[str, Any]:
-        return {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-            "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
-            "query_string": b"", "root_path": "", "headers": [(b"host", b"testserver")],
-        }  # fmt: skip
-
     async def receive() -> dict[str, Any]:
         await anyio.sleep_forever()
         return {}
@@ -214,7 +209,7 @@ async def test_a_cancelled_request_waits_for_its_started_call_then_frees_the_slo
         async def request_then_note() -> None:
             with anyio.CancelScope() as scope_:
                 cancel_scopes.append(scope_)
-                await app(scope("/slow"), receive, send)
+                await app(http_scope("/slow"), receive, send)
             events.append("request ended")
 
         cancel_scopes: list[anyio.CancelScope] = []
@@ -228,5 +223,5 @@ async def test_a_cancelled_request_waits_for_its_started_call_then_frees_the_slo
     # The one slot is free again: another sync request gets through.
     sent.clear()
     with anyio.fail_after(5):
-        await app(scope("/fast"), receive, send)
+        await app(http_scope("/fast"), receive, send)
     assert sent[-1]["body"] == b"fast"

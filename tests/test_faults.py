@@ -38,6 +38,8 @@ from microasgi import (
 )
 from microasgi.sessions import SecureCookieSessionInterface
 
+from .asgi import http_scope
+
 SECRET = "SECRET-DETAIL-7f3a"  # in every raised message; must never reach a client
 
 
@@ -52,23 +54,10 @@ def boom(where: str) -> Boom:
 # -- driving the app -------------------------------------------------------------------------
 
 
-def scope(path: str = "/ok", method: str = "GET", headers: Iterable[tuple[bytes, bytes]] = ()):
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), *headers],
-        "client": ("10.0.0.7", 4321),
-        "server": ("testserver", 80),
-        "extensions": {},
-        "state": {},
-    }
+def scope(
+    path: str = "/ok", method: str = "GET", headers: Iterable[tuple[bytes, bytes]] = ()
+) -> dict[str, Any]:
+    return http_scope(path, method, headers=headers)
 
 
 class Wire:

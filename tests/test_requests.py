@@ -19,6 +19,7 @@ import pytest
 from microasgi import MicroASGI, request
 from microasgi.datastructures import FileStorage, MultiDict
 
+from .asgi import http_scope as asgi_scope
 from .kinds import KINDS, add_view
 
 # -- driving the app over ASGI ------------------------------------------------------
@@ -32,24 +33,11 @@ def http_scope(
     root_path: str = "",
     client: tuple[str, int] | None = ("10.0.0.7", 4321),
 ) -> dict[str, Any]:
-    raw_headers = [(b"host", b"testserver")]
-    raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode("utf-8", "surrogateescape"),
-        "query_string": query_string,
-        "root_path": root_path,
-        "headers": raw_headers,
-        "client": client,
-        "server": ("testserver", 80),
-        "extensions": {},
-        "state": {},
-    }
+    """An HTTP scope (tests/asgi.py) with headers given as text pairs."""
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    return asgi_scope(
+        path, method, headers=raw, query=query_string, root_path=root_path, client=client
+    )
 
 
 class Conversation:

@@ -24,26 +24,8 @@ from microasgi import (
     redirect,
 )
 
+from .asgi import http_scope
 from .kinds import KINDS, add_view
-
-
-def http_scope(path: str = "/", method: str = "GET") -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 1234),
-        "server": ("testserver", 80),
-        "extensions": {},
-        "state": {},
-    }
 
 
 class Wire:
@@ -1227,10 +1209,5 @@ async def test_send_failing_because_the_client_left_is_not_an_app_error(
                 "unable to perform operation on <TCPTransport>; the handler is closed"
             )
 
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"x")], "client": ("127.0.0.1", 1), "server": ("x", 80),
-    }  # fmt: skip
-    await app(scope, receive, send)
+    await app(http_scope(), receive, send)
     assert "Exception on" not in caplog.text

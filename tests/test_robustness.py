@@ -29,38 +29,17 @@ from microasgi import MicroASGI, request, url_for
 from tests.apps.robust_fuzz_app import make_app as make_fuzz_app
 from tests.fuzz.harness import Exchange, check_exchange, exchanges, session_cookies
 
+from .asgi import http_scope
+
 KINDS = ["sync", "async"]
 HELLO = b"hello world"
 
 # -- driving the app -------------------------------------------------------------------
 
 
-def scope(
-    path: str = "/ok",
-    method: str = "GET",
-    *,
-    query: bytes = b"",
-    headers: Iterable[tuple[bytes, bytes]] = (),
-    raw_path: bytes | None = None,
-    http_version: str = "1.1",
-) -> dict[str, Any]:
-    """An HTTP scope; ``headers`` are raw (lower-case name, value) byte pairs."""
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": http_version,
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": raw_path if raw_path is not None else path.encode("utf-8", "surrogateescape"),
-        "query_string": query,
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), *headers],
-        "client": ("10.0.0.7", 4321),
-        "server": ("testserver", 80),
-        "extensions": {},
-        "state": {},
-    }
+def scope(path: str = "/ok", method: str = "GET", **options: Any) -> dict[str, Any]:
+    """An HTTP scope for the robustness app (see tests/asgi.py)."""
+    return http_scope(path, method, **options)
 
 
 class Wire:

@@ -8,7 +8,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,6 +107,19 @@ async def call(app: WSGIApp, scope: Scope | None = None, body: Iterable[bytes] =
 
     await app(scope or make_scope(), receive, send)
     return result
+
+
+def empty_body_then(wait: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[Message]]:
+    """A ``receive``: an empty request body, then ``http.disconnect`` once ``wait()`` returns."""
+    messages = iter([{"type": "http.request", "body": b"", "more_body": False}])
+
+    async def receive() -> Message:
+        for message in messages:
+            return message
+        await wait()
+        return {"type": "http.disconnect"}
+
+    return receive
 
 
 def json_environ_app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
@@ -715,15 +728,7 @@ async def test_close_when_the_client_disconnects_mid_stream(
     tracked = Tracked(endless())
     bodies = 0
     gone = anyio.Event()
-    first = True
-
-    async def receive() -> Message:
-        nonlocal first
-        if first:
-            first = False
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await gone.wait()
-        return {"type": "http.disconnect"}
+    receive = empty_body_then(gone.wait)
 
     async def send(message: Message) -> None:
         nonlocal bodies
@@ -768,15 +773,7 @@ async def test_close_when_send_raises_oserror() -> None:
 async def test_a_send_stuck_on_a_slow_client_is_abandoned_on_disconnect() -> None:
     tracked = Tracked(endless())
     gone = anyio.Event()
-    first = True
-
-    async def receive() -> Message:
-        nonlocal first
-        if first:
-            first = False
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await gone.wait()
-        return {"type": "http.disconnect"}
+    receive = empty_body_then(gone.wait)
 
     async def send(message: Message) -> None:
         if message["type"] == "http.response.body":
@@ -792,15 +789,7 @@ async def test_a_send_stuck_on_a_slow_client_is_abandoned_on_disconnect() -> Non
 async def test_cancelled_request_stops_a_stream_stuck_on_the_client() -> None:
     # A server cancelling the request (shutdown) while a send waits on the client.
     tracked = Tracked(endless())
-    first = True
-
-    async def receive() -> Message:
-        nonlocal first
-        if first:
-            first = False
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await anyio.sleep_forever()
-        raise AssertionError  # pragma: no cover
+    receive = empty_body_then(anyio.sleep_forever)
 
     async def send(message: Message) -> None:
         if message["type"] == "http.response.body":
@@ -838,15 +827,7 @@ async def test_backpressure_the_app_waits_for_the_client() -> None:
     tracked = Tracked(b"%d" % i for i in range(10))
     produced_at_send: list[int] = []
     done = anyio.Event()
-    first = True
-
-    async def receive() -> Message:
-        nonlocal first
-        if first:
-            first = False
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await done.wait()
-        return {"type": "http.disconnect"}
+    receive = empty_body_then(done.wait)
 
     async def send(message: Message) -> None:
         if message["type"] == "http.response.body":
@@ -1250,15 +1231,7 @@ async def test_a_1_gib_download_streams_in_bounded_memory() -> None:
     received = 0
     peak = baseline = rss()
     done = anyio.Event()
-    first = True
-
-    async def receive() -> Message:
-        nonlocal first
-        if first:
-            first = False
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await done.wait()
-        return {"type": "http.disconnect"}
+    receive = empty_body_then(done.wait)
 
     async def send(message: Message) -> None:
         nonlocal received, peak
@@ -1342,10 +1315,5 @@ async def test_server_reporting_a_closed_transport_is_a_quiet_disconnect(
                 "unable to perform operation on <TCPTransport>; the handler is closed"
             )
 
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
-        "headers": [], "client": ("127.0.0.1", 1), "server": ("x", 80),
-    }  # fmt: skip
-    await WSGIApp(wsgi)(scope, receive, send)
+    await WSGIApp(wsgi)(make_scope(), receive, send)
     assert "Exception in WSGI app" not in caplog.text
