@@ -19,6 +19,7 @@ import pytest
 from microasgi import MicroASGI, request
 from microasgi.datastructures import FileStorage, MultiDict
 
+from .asgi import Wire
 from .asgi import http_scope as asgi_scope
 from .kinds import KINDS, add_view
 
@@ -40,55 +41,10 @@ def http_scope(
     )
 
 
-class Conversation:
-    """One ASGI request: the body handed out in chunks (counted), the answer collected."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self.chunks = list(chunks) or [b""]
-        self.delivered = 0
-        self.messages: list[dict[str, Any]] = []
-        self.finished = asyncio.Event()
-
-    async def receive(self) -> dict[str, Any]:
-        if self.delivered < len(self.chunks):
-            index = self.delivered
-            self.delivered += 1
-            return {
-                "type": "http.request",
-                "body": self.chunks[index],
-                "more_body": index + 1 < len(self.chunks),
-            }
-        await self.finished.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(self, message: dict[str, Any]) -> None:
-        self.messages.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body", False):
-            self.finished.set()
-
-    @property
-    def status(self) -> int:
-        assert self.messages[0]["type"] == "http.response.start"
-        return int(self.messages[0]["status"])
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {k.decode("latin-1"): v.decode("latin-1") for k, v in self.messages[0]["headers"]}
-
-    @property
-    def body(self) -> bytes:
-        return b"".join(m.get("body", b"") for m in self.messages[1:])
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-async def run_asgi(
-    app: MicroASGI, scope: dict[str, Any], chunks: Iterable[bytes] = ()
-) -> Conversation:
-    conversation = Conversation(chunks)
-    await asyncio.wait_for(app(scope, conversation.receive, conversation.send), 10)
-    return conversation
+async def run_asgi(app: MicroASGI, scope: dict[str, Any], chunks: Iterable[bytes] = ()) -> Wire:
+    wire = Wire(chunks)
+    await asyncio.wait_for(app(scope, wire.receive, wire.send), 10)
+    return wire
 
 
 def multipart_body(boundary: str, fields: dict[str, str], files: dict[str, tuple[str, bytes]]):

@@ -14,7 +14,6 @@ with hypothesis; tests/fuzz/run_fuzz.py runs the same property for minutes.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -29,7 +28,7 @@ from microasgi import MicroASGI, request, url_for
 from tests.apps.robust_fuzz_app import make_app as make_fuzz_app
 from tests.fuzz.harness import Exchange, check_exchange, exchanges, session_cookies
 
-from .asgi import http_scope
+from .asgi import Wire, http_scope
 
 KINDS = ["sync", "async"]
 HELLO = b"hello world"
@@ -40,52 +39,6 @@ HELLO = b"hello world"
 def scope(path: str = "/ok", method: str = "GET", **options: Any) -> dict[str, Any]:
     """An HTTP scope for the robustness app (see tests/asgi.py)."""
     return http_scope(path, method, **options)
-
-
-class Wire:
-    """receive/send for one request: the body in ``chunks`` (counted), the answer kept."""
-
-    def __init__(self, chunks: Iterable[bytes] = ()) -> None:
-        self.chunks = list(chunks) or [b""]
-        self.delivered = 0
-        self.messages: list[dict[str, Any]] = []
-        self.finished = anyio.Event()
-
-    async def receive(self) -> dict[str, Any]:
-        if self.delivered < len(self.chunks):
-            index = self.delivered
-            self.delivered += 1
-            more = index + 1 < len(self.chunks)
-            return {"type": "http.request", "body": self.chunks[index], "more_body": more}
-        await self.finished.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(self, message: dict[str, Any]) -> None:
-        assert not self.finished.is_set(), f"sent after the response was complete: {message}"
-        self.messages.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body", False):
-            self.finished.set()
-
-    @property
-    def status(self) -> int:
-        assert self.messages, "no response"
-        assert self.messages[0]["type"] == "http.response.start"
-        return int(self.messages[0]["status"])
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {k.decode("latin-1"): v.decode("latin-1") for k, v in self.messages[0]["headers"]}
-
-    @property
-    def body(self) -> bytes:
-        return b"".join(m.get("body", b"") for m in self.messages[1:])
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", "replace")
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 async def call(app: MicroASGI, sc: dict[str, Any], chunks: Iterable[bytes] = ()) -> Wire:
