@@ -42,7 +42,7 @@ from .bridge import (
     release_request_thread,
     run_in_request_thread,
 )
-from .ctx import AppContext, RequestContext
+from .ctx import AppContext
 from .exceptions import (
     HTTPException,
     InternalServerError,
@@ -51,7 +51,7 @@ from .exceptions import (
     SecurityError,
     coerce_http_exception,
 )
-from .globals import _cv_app, _cv_request
+from .globals import _cv_app
 from .lifespan import run_lifespan, tune_gc
 from .plans import RoutePlan, call_with_kwargs
 from .requests import (
@@ -147,10 +147,8 @@ class MicroASGI(AppBase):
         else:
             request.url_rule = rule
             plan = rule.plan
-        app_ctx = AppContext(self)
-        ctx = RequestContext(self, request, app_ctx)
-        app_token = _cv_app.set(app_ctx)
-        req_token = _cv_request.set(ctx)
+        ctx = AppContext(self, request)
+        token = _cv_app.set(ctx)
         error: BaseException | None = None
         preserved = False
         try:
@@ -191,8 +189,7 @@ class MicroASGI(AppBase):
                 finally:
                     if ctx._worker is not None:  # it ran sync code
                         release_request_thread(ctx)
-            _cv_request.reset(req_token)
-            _cv_app.reset(app_token)
+            _cv_app.reset(token)
 
     async def _handle_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The websocket path: match, contexts, before_websocket hooks, handler, close."""
@@ -216,10 +213,8 @@ class MicroASGI(AppBase):
         else:
             ws.url_rule = rule
             plan = rule.plan
-        app_ctx = AppContext(self)
-        ctx = RequestContext(self, None, app_ctx, websocket=ws)
-        app_token = _cv_app.set(app_ctx)
-        req_token = _cv_request.set(ctx)
+        ctx = AppContext(self, websocket=ws)
+        token = _cv_app.set(ctx)
         error: BaseException | None = None
         try:
             if ws.routing_exception is not None:
@@ -245,8 +240,7 @@ class MicroASGI(AppBase):
                 await self.do_teardown_appcontext(error)
             finally:
                 release_request_thread(ctx)
-                _cv_request.reset(req_token)
-                _cv_app.reset(app_token)
+                _cv_app.reset(token)
 
     async def _dispatch_websocket(self, ws: Websocket, plan: RoutePlan) -> Any:
         for preprocess in plan.preprocessors:
@@ -282,7 +276,7 @@ class MicroASGI(AppBase):
             return _UNHANDLED
         return InternalServerError().get_response()
 
-    async def _teardown(self, ctx: RequestContext, error: BaseException | None) -> None:
+    async def _teardown(self, ctx: AppContext, error: BaseException | None) -> None:
         try:
             await self.do_teardown_request(ctx.request.blueprints if ctx.request else (), error)
             await self.do_teardown_appcontext(error)
@@ -305,7 +299,7 @@ class MicroASGI(AppBase):
         request._blueprints = plan.blueprints
         return plan
 
-    async def full_dispatch_request(self, ctx: RequestContext, plan: RoutePlan) -> Response:
+    async def full_dispatch_request(self, ctx: AppContext, plan: RoutePlan) -> Response:
         """Preload, hooks, view, response, after-hooks: steps 3 to 7."""
         request = ctx.request
         assert request is not None
@@ -381,7 +375,7 @@ class MicroASGI(AppBase):
 
     def make_default_options_response(self) -> Response:
         """The answer to an automatic OPTIONS request: empty, with ``Allow``."""
-        request = _cv_request.get().request
+        request = _cv_app.get().request
         assert request is not None
         methods = self.url_map.allowed_methods(request.path)
         response = self.response_class()
@@ -389,7 +383,7 @@ class MicroASGI(AppBase):
         return response
 
     async def process_response(
-        self, ctx: RequestContext, response: Response, plan: RoutePlan
+        self, ctx: AppContext, response: Response, plan: RoutePlan
     ) -> Response:
         """Run ``after_this_request`` and ``after_request`` hooks, then save the session."""
         for func in ctx._after_request_functions or ():
@@ -470,8 +464,8 @@ class MicroASGI(AppBase):
             if rv.__class__ is str:
                 return self.response_class(rv, status, headers)
         if rv is None:
-            request = _cv_request.get(None)
-            endpoint = request.request.endpoint if request and request.request else None
+            ctx = _cv_app.get(None)
+            endpoint = ctx.request.endpoint if ctx and ctx.request else None
             raise TypeError(
                 f"The view function for {endpoint!r} did not return a valid response. The"
                 " function either returned None or ended without a return statement."
@@ -524,7 +518,7 @@ class MicroASGI(AppBase):
                         return handler
         return None
 
-    async def handle_user_exception(self, ctx: RequestContext, exc: Exception) -> Any:
+    async def handle_user_exception(self, ctx: AppContext, exc: Exception) -> Any:
         """Answer ``exc`` with its error handler, or as an HTTP error; re-raise the rest."""
         http_exc = coerce_http_exception(exc)
         blueprints = ctx.request.blueprints if ctx.request is not None else ()
@@ -543,7 +537,7 @@ class MicroASGI(AppBase):
             raise exc
         return await self._call(handler, exc)
 
-    async def handle_exception(self, ctx: RequestContext, exc: Exception) -> Response:
+    async def handle_exception(self, ctx: AppContext, exc: Exception) -> Response:
         """The error boundary: log ``exc`` and answer 500 (its handler's, or a bare one)."""
         if self.propagate_exceptions:
             raise exc

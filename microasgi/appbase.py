@@ -24,8 +24,8 @@ import anyio
 from .blueprints import Blueprint
 from .bridge import thread_limiter
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
-from .ctx import AppContext, RequestContext, _AppCtxGlobals
-from .globals import _cv_app, _cv_request
+from .ctx import AppContext, _AppCtxGlobals
+from .globals import _cv_app
 from .json import DefaultJSONProvider, JSONProvider
 from .plans import RoutePlan
 from .requests import Request, blueprint_chain
@@ -440,15 +440,15 @@ class AppBase(Scaffold):
         """An application context: ``with app.app_context(): ...`` (or ``async with``)."""
         return AppContext(self._app)
 
-    def request_context(self, scope: Scope, body: bytes = b"") -> RequestContext:
+    def request_context(self, scope: Scope, body: bytes = b"") -> AppContext:
         """A request context for an ASGI ``scope`` whose body is ``body``."""
         request = self.request_class(scope)
         request._data = body
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             _parse_form_now(self._app, request)
-        return RequestContext(self._app, request, AppContext(self._app))
+        return AppContext(self._app, request)
 
-    def test_request_context(self, *args: Any, **kwargs: Any) -> RequestContext:
+    def test_request_context(self, *args: Any, **kwargs: Any) -> AppContext:
         """A request context for a made-up request, taking the test client's arguments.
 
         ``with app.test_request_context("/?page=2", method="POST", json={...}):``
@@ -502,7 +502,7 @@ class AppBase(Scaffold):
         Outside a request, ``SERVER_NAME`` is needed, and URLs are external.
         ``.name`` is relative to the current blueprint.
         """
-        ctx = _cv_request.get(None)
+        ctx = _cv_app.get(None)
         request = ctx.request if ctx is not None else None
         if request is not None:
             if endpoint.startswith("."):

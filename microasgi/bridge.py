@@ -35,10 +35,10 @@ import anyio.lowlevel
 import anyio.to_thread
 from anyio.lowlevel import RunVar
 
-from .globals import _cv_app, _cv_request
+from .globals import _cv_app
 
 if TYPE_CHECKING:
-    from .ctx import RequestContext
+    from .ctx import AppContext
 
 T = TypeVar("T")
 
@@ -80,7 +80,7 @@ async def run_sync(func: Callable[..., T], *args: Any) -> T:
     there: the request never waits for a second slot, so requests holding every
     slot cannot deadlock waiting for each other.
     """
-    ctx = _cv_request.get(None)
+    ctx = _cv_app.get(None)
     worker: _Worker | None = ctx._worker if ctx is not None else None
     if worker is not None:
         if not worker.busy:
@@ -173,8 +173,8 @@ async def run_in_request_thread(func: Callable[..., T], *args: Any) -> T:
     Outside a request, or for a call made while the request's thread is busy
     (a nested call through ``anyio.from_thread``), this is :func:`run_sync`.
     """
-    ctx = _cv_request.get(None)
-    if ctx is None:
+    ctx = _cv_app.get(None)
+    if ctx is None or (ctx.request is None and ctx.websocket is None):
         return await run_sync(func, *args)
     worker: _Worker | None = ctx._worker
     if worker is None:
@@ -193,7 +193,7 @@ async def run_in_request_thread(func: Callable[..., T], *args: Any) -> T:
     return await worker.call(func, args)
 
 
-def release_request_slot(ctx: RequestContext) -> None:
+def release_request_slot(ctx: AppContext) -> None:
     """Give back the request's limiter slot but keep its thread.
 
     For a context kept after its request (the test client's ``with client:``):
@@ -207,7 +207,7 @@ def release_request_slot(ctx: RequestContext) -> None:
         worker.limiter.release_on_behalf_of(ctx)
 
 
-def release_request_thread(ctx: RequestContext) -> None:
+def release_request_thread(ctx: AppContext) -> None:
     """Give the request's worker thread (and its limiter slot) back: the request is over."""
     worker: _Worker | None = ctx._worker
     if worker is None:

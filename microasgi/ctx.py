@@ -1,9 +1,9 @@
-"""Application and request contexts, and the helpers that act on the current one.
+"""The context (app, and request when there is one), and the helpers that act on it.
 
-During a request the app sets both context variables itself (see
-``MicroASGI._handle_http``); these classes are what ``with app.app_context()``
-and ``with app.test_request_context()`` push outside a request, and what the
-proxies in :mod:`microasgi.globals` resolve to.
+During a request the app makes the context current itself (see
+``MicroASGI._handle_http``); ``with app.app_context()`` and
+``with app.test_request_context()`` push one outside a request. The proxies in
+:mod:`microasgi.globals` resolve to what it holds.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 
 from .bridge import release_request_thread
-from .globals import _cv_app, _cv_request
+from .globals import _NO_REQUEST, _cv_app
 
 if TYPE_CHECKING:
     from .app import MicroASGI
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from .sessions import SessionMixin
 
 F = TypeVar("F", bound=Callable[..., Any])
-C = TypeVar("C", bound="_Context")
 
 _sentinel: Any = object()
 
@@ -86,52 +85,39 @@ def _run_blocking(func: Callable[..., Any], *args: Any) -> Any:
     return result
 
 
-class _Context:
-    """``with`` and ``async with`` for a context: push on entry, pop (teardown) on exit."""
+class AppContext:
+    """The context of the app, and of one request or websocket when there is one.
 
-    __slots__ = ()
+    It holds ``current_app`` and ``g``; during a request also ``request``,
+    ``session`` and the request's worker thread; during a websocket handler
+    ``websocket``. As in Flask 3.2, one object and one context variable: a
+    "request context" is an app context that carries a request.
 
-    def push(self) -> None:
-        raise NotImplementedError
-
-    def pop(self, exc: BaseException | None = None) -> None:
-        raise NotImplementedError
-
-    async def apop(self, exc: BaseException | None = None) -> None:
-        raise NotImplementedError
-
-    def __enter__(self: C) -> C:
-        self.push()
-        return self
-
-    def __exit__(
-        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.pop(exc)
-
-    async def __aenter__(self: C) -> C:
-        self.push()
-        return self
-
-    async def __aexit__(
-        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.apop(exc)
-
-
-class AppContext(_Context):
-    """The application context: ``current_app`` and ``g``.
-
-    ``with app.app_context():`` (or ``async with``) makes them available
-    outside a request, as in a CLI command or a background job.
+    ``with app.app_context():`` (or ``async with``) makes one current outside a
+    request, as in a CLI command or a background job;
+    ``with app.test_request_context(...):`` one with a made-up request. The
+    session is opened on first use, so a request that never touches it pays
+    nothing for it.
     """
 
-    __slots__ = ("_g", "_tokens", "app")
+    __slots__ = ("__dict__", "app", "request")
 
-    def __init__(self, app: MicroASGI) -> None:
+    # Set per instance only when they differ (most requests never do).
+    websocket: Any = None
+    _g: _AppCtxGlobals | None = None  # made on first use
+    _session: SessionMixin | None = None  # opened on first use
+    #: The worker thread this request's sync code runs on (see bridge.py).
+    _worker: Any = None
+    _after_request_functions: list[Callable[[Response], Any]] | None = None
+    _tokens: list[Token[AppContext]] | None = None  # only pushed contexts need it
+
+    def __init__(
+        self, app: MicroASGI, request: Request | None = None, websocket: Any = None
+    ) -> None:
         self.app = app
-        self._g: _AppCtxGlobals | None = None
-        self._tokens: list[Token[AppContext]] | None = None  # only pushed contexts need it
+        self.request = request
+        if websocket is not None:
+            self.websocket = websocket
 
     @property
     def g(self) -> _AppCtxGlobals:
@@ -145,59 +131,14 @@ class AppContext(_Context):
     def g(self, value: _AppCtxGlobals) -> None:
         self._g = value
 
-    def push(self) -> None:
-        if self._tokens is None:
-            self._tokens = []
-        self._tokens.append(_cv_app.set(self))
-
-    def pop(self, exc: BaseException | None = None) -> None:
-        try:
-            for func in reversed(self.app.teardown_appcontext_funcs):
-                _run_blocking(func, exc)
-        finally:
-            assert self._tokens, "pop() without push()"
-            _cv_app.reset(self._tokens.pop())
-
-    async def apop(self, exc: BaseException | None = None) -> None:
-        try:
-            await self.app.do_teardown_appcontext(exc)
-        finally:
-            assert self._tokens, "pop() without push()"
-            _cv_app.reset(self._tokens.pop())
-
-
-class RequestContext(_Context):
-    """The request context: ``request``, ``session`` (and ``websocket``).
-
-    The session is opened on first use, so a request that never touches it
-    pays nothing for it.
-    """
-
-    __slots__ = ("__dict__", "app", "app_ctx", "request")
-
-    # Set per instance only when they differ (most requests never do).
-    websocket: Any = None
-    _session: SessionMixin | None = None  # opened on first use
-    #: The worker thread this request's sync code runs on (see bridge.py).
-    _worker: Any = None
-    _after_request_functions: list[Callable[[Response], Any]] | None = None
-    _tokens: list[tuple[Token[AppContext] | None, Token[RequestContext]]] | None = None
-
-    def __init__(
-        self, app: MicroASGI, request: Request | None, app_ctx: AppContext, websocket: Any = None
-    ) -> None:
-        self.app = app
-        self.app_ctx = app_ctx
-        self.request = request
-        if websocket is not None:
-            self.websocket = websocket
-
     @property
     def session(self) -> SessionMixin:
         session = self._session
         if session is None:
-            interface = self.app.session_interface
             connection = self.request if self.request is not None else self.websocket
+            if connection is None:
+                raise RuntimeError(_NO_REQUEST)
+            interface = self.app.session_interface
             session = interface.open_session(self.app, connection)
             if session is None:
                 session = interface.make_null_session(self.app)
@@ -209,53 +150,72 @@ class RequestContext(_Context):
         self._session = value
 
     def push(self) -> None:
-        """Make this the current request (and its app context current, if it is not)."""
-        app_token = None
-        current = _cv_app.get(None)
-        if current is None or current is not self.app_ctx:
-            app_token = _cv_app.set(self.app_ctx)
+        """Make this context current (it may be pushed again while it is)."""
         if self._tokens is None:
             self._tokens = []
-        self._tokens.append((app_token, _cv_request.set(self)))
+        self._tokens.append(_cv_app.set(self))
 
     def pop(self, exc: BaseException | None = None) -> None:
-        assert self._tokens, "pop() without push()"
-        app_token, token = self._tokens.pop()
+        """Undo one :meth:`push`; the last one runs the teardown hooks first."""
+        tokens = self._tokens
+        assert tokens, "pop() without push()"
         try:
-            if self.request is not None:
-                for func in self.app._teardown_funcs_for(self.request.blueprints):
-                    _run_blocking(func, exc)
-            if app_token is not None:
+            if len(tokens) == 1:
+                if self.request is not None:
+                    for func in self.app._teardown_funcs_for(self.request.blueprints):
+                        _run_blocking(func, exc)
                 for func in reversed(self.app.teardown_appcontext_funcs):
                     _run_blocking(func, exc)
         finally:
-            release_request_thread(self)
-            if self.request is not None:
-                self.request.close()
-            _cv_request.reset(token)
-            if app_token is not None:
-                _cv_app.reset(app_token)
+            if len(tokens) == 1:
+                self._release()
+            _cv_app.reset(tokens.pop())
 
     async def apop(self, exc: BaseException | None = None) -> None:
-        assert self._tokens, "pop() without push()"
-        app_token, token = self._tokens.pop()
+        """:meth:`pop` for ``async with``: async teardown hooks are awaited."""
+        tokens = self._tokens
+        assert tokens, "pop() without push()"
         try:
-            if self.request is not None:
-                await self.app.do_teardown_request(self.request.blueprints, exc)
-            if app_token is not None:
+            if len(tokens) == 1:
+                if self.request is not None:
+                    await self.app.do_teardown_request(self.request.blueprints, exc)
                 await self.app.do_teardown_appcontext(exc)
         finally:
-            release_request_thread(self)
-            if self.request is not None:
-                self.request.close()
-            _cv_request.reset(token)
-            if app_token is not None:
-                _cv_app.reset(app_token)
+            if len(tokens) == 1:
+                self._release()
+            _cv_app.reset(tokens.pop())
+
+    def _release(self) -> None:
+        release_request_thread(self)
+        if self.request is not None:
+            self.request.close()
+
+    def __enter__(self) -> AppContext:
+        self.push()
+        return self
+
+    def __exit__(
+        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.pop(exc)
+
+    async def __aenter__(self) -> AppContext:
+        self.push()
+        return self
+
+    async def __aexit__(
+        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.apop(exc)
+
+
+#: Flask's name for an app context with a request (Flask 3.2 merged the two, as here).
+RequestContext = AppContext
 
 
 def has_request_context() -> bool:
     """Whether a request context is active (``request`` is usable)."""
-    ctx = _cv_request.get(None)
+    ctx = _cv_app.get(None)
     return ctx is not None and ctx.request is not None
 
 
@@ -277,8 +237,8 @@ def after_this_request(f: F) -> F:
                 return response
             return "Hello"
     """
-    ctx = _cv_request.get(None)
-    if ctx is None:
+    ctx = _cv_app.get(None)
+    if ctx is None or (ctx.request is None and ctx.websocket is None):
         raise RuntimeError("after_this_request() can only be used during a request.")
     if ctx._after_request_functions is None:
         ctx._after_request_functions = []
@@ -288,35 +248,32 @@ def after_this_request(f: F) -> F:
 
 def copy_current_request_context(f: F) -> F:
     """Bind ``f`` to the current request, to call it later from another task or thread."""
-    ctx = _cv_request.get(None)
-    if ctx is None:
+    ctx = _cv_app.get(None)
+    if ctx is None or (ctx.request is None and ctx.websocket is None):
         raise RuntimeError(
             "copy_current_request_context() can only be used when a request context "
             "is active, such as in a view function."
         )
-    app_ctx = ctx.app_ctx
 
     if inspect.iscoroutinefunction(f):
 
         @functools.wraps(f)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
-            app_token, token = _cv_app.set(app_ctx), _cv_request.set(ctx)
+            token = _cv_app.set(ctx)
             try:
                 return await f(*args, **kwargs)
             finally:
-                _cv_request.reset(token)
-                _cv_app.reset(app_token)
+                _cv_app.reset(token)
 
         return run_async  # type: ignore[return-value]
 
     @functools.wraps(f)
     def run(*args: Any, **kwargs: Any) -> Any:
-        app_token, token = _cv_app.set(app_ctx), _cv_request.set(ctx)
+        token = _cv_app.set(ctx)
         try:
             return f(*args, **kwargs)
         finally:
-            _cv_request.reset(token)
-            _cv_app.reset(app_token)
+            _cv_app.reset(token)
 
     return run  # type: ignore[return-value]
 

@@ -41,7 +41,7 @@ import anyio
 from .bridge import run_sync
 from .datastructures import Headers
 from .exceptions import NotFound, PreconditionFailed, RequestedRangeNotSatisfiable
-from .globals import _cv_app, _cv_request
+from .globals import _cv_app
 from .responses import Response
 from .typing import HeadersValue, Receive, Scope, Send, StatusValue
 
@@ -301,8 +301,7 @@ def send_file(
 
     status = 200
     byte_range: tuple[int, int] | None = None
-    req_ctx = _cv_request.get(None)
-    request = req_ctx.request if req_ctx is not None else None
+    request = app_ctx.request if app_ctx is not None else None
     if conditional and request is not None and request.method in ("GET", "HEAD"):
         if size is not None:
             headers.append(("Accept-Ranges", "bytes"))

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal, overload
 
-from .globals import _cv_request
+from .globals import _cv_app
 
 if TYPE_CHECKING:
-    from .ctx import RequestContext
+    from .ctx import AppContext
     from .requests import Request
 
 __all__ = ["flash", "get_flashed_messages"]
@@ -21,8 +21,8 @@ __all__ = ["flash", "get_flashed_messages"]
 _KEY = "_flashes"
 
 
-def _request_context(func_name: str) -> tuple[RequestContext, Request]:
-    ctx = _cv_request.get(None)
+def _request_context(func_name: str) -> tuple[AppContext, Request]:
+    ctx = _cv_app.get(None)
     if ctx is None or ctx.request is None:
         raise RuntimeError(
             "Working outside of request context.\n\n"

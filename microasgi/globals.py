@@ -1,8 +1,9 @@
 """The context locals ``current_app``, ``g``, ``request``, ``session``, ``websocket``.
 
-Each is a proxy over a :class:`contextvars.ContextVar`, so every request (an
-ASGI task, and the worker threads and tasks it starts, which copy its context)
-sees only its own values.
+Each is a proxy over one :class:`contextvars.ContextVar` holding the current
+:class:`~microasgi.ctx.AppContext`, so every request (an ASGI task, and the
+worker threads and tasks it starts, which copy its context) sees only its own
+values.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 if TYPE_CHECKING:
     from .app import MicroASGI
-    from .ctx import AppContext, RequestContext, _AppCtxGlobals
+    from .ctx import AppContext, _AppCtxGlobals
     from .requests import Request
     from .sessions import SessionMixin
 
 T = TypeVar("T")
 
 _cv_app: ContextVar[AppContext] = ContextVar("microasgi.app_ctx")
-_cv_request: ContextVar[RequestContext] = ContextVar("microasgi.request_ctx")
 
 _NO_APP = """\
 Working outside of application context.
@@ -127,31 +127,26 @@ def _find_g() -> _AppCtxGlobals:
 
 
 def _find_request() -> Request:
-    try:
-        request = _cv_request.get().request
-    except LookupError:
-        raise RuntimeError(_NO_REQUEST) from None
+    ctx = _cv_app.get(None)
+    request = ctx.request if ctx is not None else None
     if request is None:
         raise RuntimeError(_NO_REQUEST)
     return request
 
 
 def _find_websocket() -> Any:
-    try:
-        websocket = _cv_request.get().websocket
-    except LookupError:
-        raise RuntimeError(_NO_WEBSOCKET) from None
+    ctx = _cv_app.get(None)
+    websocket = ctx.websocket if ctx is not None else None
     if websocket is None:
         raise RuntimeError(_NO_WEBSOCKET)
     return websocket
 
 
 def _find_session() -> SessionMixin:
-    try:
-        ctx = _cv_request.get()
-    except LookupError:
-        raise RuntimeError(_NO_REQUEST) from None
-    return ctx.session
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        raise RuntimeError(_NO_REQUEST)
+    return ctx.session  # raises the same outside a request
 
 
 current_app: MicroASGI = cast("MicroASGI", LocalProxy(_find_app))

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from .flashing import get_flashed_messages
-from .globals import _cv_app, _cv_request, g, request, session
+from .globals import _cv_app, g, request, session
 
 if TYPE_CHECKING:
     import jinja2
@@ -84,15 +84,14 @@ def update_template_context(app: MicroASGI, context: dict[str, Any]) -> None:
     Outside a request only ``g`` and the app's processors apply.
     """
     explicit = dict(context)
-    app_ctx = _cv_app.get(None)
-    if app_ctx is not None:
-        context["g"] = app_ctx.g
+    ctx = _cv_app.get(None)
     scopes: list[str | None] = [None]
-    req_ctx = _cv_request.get(None)
-    if req_ctx is not None and req_ctx.request is not None:
-        # The real object, not the proxy in the globals: attribute access is hot in templates.
-        context["request"] = req_ctx.request
-        scopes.extend(reversed(req_ctx.request.blueprints))
+    if ctx is not None:
+        context["g"] = ctx.g
+        if ctx.request is not None:
+            # The real object, not the proxy in the globals: attribute access is hot in templates.
+            context["request"] = ctx.request
+            scopes.extend(reversed(ctx.request.blueprints))
     processors = app.template_context_processors
     for scope in scopes:
         # .get, not [], so that lookups never add keys to the defaultdict.

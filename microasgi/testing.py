@@ -34,7 +34,7 @@ from anyio.from_thread import BlockingPortal
 
 from .bridge import release_request_thread
 from .datastructures import Headers
-from .globals import _cv_app, _cv_request
+from .globals import _cv_app
 from .lifespan import run_lifespan
 from .responses import _status_line
 from .typing import ASGIApp, Message, Scope
@@ -42,7 +42,7 @@ from .websockets import WebsocketDisconnect
 
 if TYPE_CHECKING:
     from .app import MicroASGI
-    from .ctx import AppContext, RequestContext
+    from .ctx import AppContext
     from .sessions import SessionMixin
 
 try:
@@ -184,7 +184,7 @@ def build_scope(
 
 # -- the shared async core ------------------------------------------------------------
 
-_Preserve = Callable[["RequestContext", "BaseException | None"], None]
+_Preserve = Callable[["AppContext", "BaseException | None"], None]
 
 
 async def _call_app(
@@ -319,8 +319,8 @@ class _ClientBase:
         self._root_path = _root_path(base_url)
         self._preserving = False
         # Contexts kept by `with client:`, each waiting for its teardown.
-        self._preserved: list[tuple[RequestContext, BaseException | None]] = []
-        self._pushed: tuple[Token[AppContext], Token[RequestContext]] | None = None
+        self._preserved: list[tuple[AppContext, BaseException | None]] = []
+        self._pushed: Token[AppContext] | None = None
         self._client: Any  # httpx.Client or httpx.AsyncClient
 
     def _build(self, path: str, method: str, kwargs: dict[str, Any]) -> tuple[httpx.Request, bool]:
@@ -334,29 +334,27 @@ class _ClientBase:
         )
         return request, follow
 
-    def _keep(self, ctx: RequestContext, error: BaseException | None) -> None:
+    def _keep(self, ctx: AppContext, error: BaseException | None) -> None:
         self._preserved.append((ctx, error))
 
     def _push_preserved(self) -> None:
         """Make the last request's context current in the caller's context."""
         if self._preserved:
             ctx = self._preserved[-1][0]
-            self._pushed = (_cv_app.set(ctx.app_ctx), _cv_request.set(ctx))
+            self._pushed = _cv_app.set(ctx)
 
-    def _pop_pushed(self) -> list[tuple[RequestContext, BaseException | None]]:
+    def _pop_pushed(self) -> list[tuple[AppContext, BaseException | None]]:
         """Undo :meth:`_push_preserved`; return the kept contexts to tear down."""
         if self._pushed is not None:
-            app_token, token = self._pushed
-            self._pushed = None
+            token, self._pushed = self._pushed, None
             # Concurrent requests (an async test's task group) push from other
             # tasks; their tokens belong to contexts that end with those tasks.
             with suppress(ValueError):
-                _cv_request.reset(token)
-                _cv_app.reset(app_token)
+                _cv_app.reset(token)
         preserved, self._preserved = self._preserved, []
         return preserved
 
-    def _open_session(self) -> tuple[SessionMixin, RequestContext]:
+    def _open_session(self) -> tuple[SessionMixin, AppContext]:
         app = self.application
         cookie = "; ".join(f"{c.name}={c.value}" for c in self._client.cookies.jar)
         ctx = app.test_request_context("/", base_url=self.base_url, headers={"Cookie": cookie})
@@ -365,18 +363,17 @@ class _ClientBase:
             raise RuntimeError("The session backend did not open a session. Is SECRET_KEY set?")
         return session, ctx
 
-    def _save_session(self, session: SessionMixin, ctx: RequestContext) -> None:
+    def _save_session(self, session: SessionMixin, ctx: AppContext) -> None:
         app = self.application
         response = app.response_class()
         # The context is current while saving (a custom interface may read
         # `request`), but it is not a request: no teardown hooks run.
-        tokens = (_cv_app.set(ctx.app_ctx), _cv_request.set(ctx))
+        token = _cv_app.set(ctx)
         try:
             if not app.session_interface.is_null_session(session):
                 app.session_interface.save_session(app, session, response)
         finally:
-            _cv_request.reset(tokens[1])
-            _cv_app.reset(tokens[0])
+            _cv_app.reset(token)
         fake = httpx.Response(
             200, headers=[("set-cookie", v) for v in response.headers.getlist("set-cookie")],
             request=httpx.Request("GET", self.base_url),
@@ -768,16 +765,13 @@ class TestClient(_Verbs, _ClientBase):
             self._finalizer()
 
 
-async def _teardown_preserved(
-    app: MicroASGI, ctx: RequestContext, error: BaseException | None
-) -> None:
-    app_token, token = _cv_app.set(ctx.app_ctx), _cv_request.set(ctx)
+async def _teardown_preserved(app: MicroASGI, ctx: AppContext, error: BaseException | None) -> None:
+    token = _cv_app.set(ctx)
     try:
         await app._teardown(ctx, error)
     finally:
         release_request_thread(ctx)
-        _cv_request.reset(token)
-        _cv_app.reset(app_token)
+        _cv_app.reset(token)
 
 
 class _AsyncTransport(httpx.AsyncBaseTransport):

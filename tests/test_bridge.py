@@ -176,6 +176,28 @@ async def test_outside_a_request_it_is_a_plain_thread_hop() -> None:
     assert await run_in_request_thread(threading.get_ident) != threading.get_ident()
 
 
+async def test_an_app_context_without_a_request_keeps_no_thread_slot() -> None:
+    # Sync lifespan functions and app-context hooks hop to a thread and give the
+    # slot back at once: nothing would end a lease taken there (a lifespan context
+    # is never popped), and with SYNC_THREAD_LIMIT = 1 every sync view would wait.
+    app = make_app()
+    app.config["SYNC_THREAD_LIMIT"] = 1
+    threads: list[int] = []
+
+    @app.before_serving
+    def start() -> None:
+        threads.append(threading.get_ident())
+
+    with anyio.fail_after(5):  # a slot kept by startup would make this wait forever
+        await app.startup()
+        async with app.app_context():
+            threads.append(await run_in_request_thread(threading.get_ident))
+            assert app._thread_limiter().borrowed_tokens == 0
+    assert app._thread_limiter().borrowed_tokens == 0
+    assert threading.get_ident() not in threads
+    await app.shutdown()
+
+
 async def test_a_cancelled_request_waits_for_its_started_call_then_frees_the_slot() -> None:
     # As with anyio.to_thread.run_sync: a call that started is never abandoned
     # mid-way; the cancellation takes effect once it returns.

@@ -123,6 +123,20 @@ async def test_app_context_async_with_block(app: MicroASGI) -> None:
     assert closed == ["async test_app"]
 
 
+def test_a_context_pushed_twice_tears_down_once_fully_popped(app: MicroASGI) -> None:
+    closed: list[str] = []
+    app.teardown_request(lambda exc: closed.append("request"))
+    app.teardown_appcontext(lambda exc: closed.append("app"))
+    ctx = app.test_request_context("/")
+    with ctx:
+        with ctx:
+            assert request.path == "/"
+        assert closed == []
+        assert request.path == "/"
+    assert closed == ["request", "app"]
+    assert not has_request_context()
+
+
 def test_nested_app_contexts_have_their_own_g(app: MicroASGI) -> None:
     with app.app_context():
         g.level = "outer"
