@@ -306,7 +306,10 @@ class MicroASGI(AppBase):
         try:
             config = self.config
             if plan.preload:
-                await request._load_body(config["MAX_CONTENT_LENGTH"], config["BODY_MEMORY_LIMIT"])
+                if not request._body_is_empty():
+                    await request._load_body(
+                        config["MAX_CONTENT_LENGTH"], config["BODY_MEMORY_LIMIT"]
+                    )
             else:
                 request._open_stream(config["MAX_CONTENT_LENGTH"])
             rv = None

@@ -1,8 +1,9 @@
 """The request object: Flask's names over an ASGI scope, with a preloaded body.
 
-Before a view runs, the app awaits :meth:`Request._load_body`, which reads the
-whole body (bounded by ``MAX_CONTENT_LENGTH``; kept in memory up to
-``BODY_MEMORY_LIMIT``, then spooled to a temporary file) and parses form bodies.
+Before a view runs, the app awaits :meth:`Request._load_body` (unless
+:meth:`Request._body_is_empty` knows there is none), which reads the whole body
+(bounded by ``MAX_CONTENT_LENGTH``; kept in memory up to ``BODY_MEMORY_LIMIT``,
+then spooled to a temporary file) and parses form bodies.
 That is what lets ``request.get_json()``, ``request.form`` and the rest stay
 plain synchronous calls in both async and sync views. Routes registered with
 ``stream=True`` skip the preload and read :attr:`Request.stream` instead.
@@ -458,29 +459,30 @@ class Request:
 
     # -- body ------------------------------------------------------------------
 
+    def _body_is_empty(self) -> bool:
+        """Whether the body is known to be empty without reading (then it is loaded).
+
+        An HTTP/1.x GET or HEAD without Content-Length or Transfer-Encoding has
+        no body (RFC 9112 6.3): nothing to wait for. HTTP/2 may send one anyway,
+        and other methods are always read, so no body is ever dropped.
+        """
+        if self.method not in _BODYLESS or self.scope.get("http_version") not in _HTTP1:
+            return False
+        for name, _ in self.scope["headers"]:
+            if name == b"content-length" or name == b"transfer-encoding":
+                return False
+        self._data = b""
+        return True
+
     async def _load_body(self, max_length: int | None, memory_limit: int) -> None:
         """Read the whole body (bounded), then parse it if it is a form."""
         lengths: set[bytes] | None = None  # most requests have none
-        chunked = False
         for name, value in self.scope["headers"]:
             if name == b"content-length":
                 if lengths is None:
                     lengths = set()
                 lengths.add(value)
-            elif name == b"transfer-encoding":
-                chunked = True
         declared = parse_content_length(lengths) if lengths else None
-        if (
-            declared is None
-            and not chunked
-            and self.method in _BODYLESS
-            and self.scope.get("http_version") in _HTTP1
-        ):
-            # An HTTP/1.x GET without Content-Length or Transfer-Encoding has no
-            # body (RFC 9112 6.3): nothing to wait for. HTTP/2 may send one anyway,
-            # and other methods are always read, so no body is ever dropped.
-            self._data = b""
-            return
         if max_length is not None and declared is not None and declared > max_length:
             # Refuse before reading anything, so `Expect: 100-continue` clients
             # never send the body at all.

@@ -687,6 +687,29 @@ def test_max_content_length_default_is_16_mib(app: MicroASGI, client: Any) -> No
     assert client.post("/body", data=b"x" * (16 * 1024 * 1024 + 1)).status_code == 413
 
 
+@pytest.mark.parametrize(
+    ("http_version", "headers", "read"),
+    [
+        ("1.1", [], False),  # RFC 9112 6.3: no Content-Length, no Transfer-Encoding, no body
+        ("1.0", [], False),
+        ("1.1", [(b"content-length", b"5")], True),
+        ("1.1", [(b"transfer-encoding", b"chunked")], True),
+        ("2", [], True),  # HTTP/2 frames may carry a body without declaring it
+    ],
+)
+async def test_a_get_body_is_read_unless_http1_says_there_is_none(
+    app: MicroASGI, http_version: str, headers: list[tuple[bytes, bytes]], read: bool
+) -> None:
+    @app.get("/")
+    async def index() -> str:
+        return request.get_data(as_text=True) or "empty"
+
+    scope = asgi_scope("/", headers=headers, http_version=http_version)
+    conversation = await run_asgi(app, scope, [b"hello"])
+    assert conversation.text == ("hello" if read else "empty")
+    assert conversation.delivered == (1 if read else 0)
+
+
 async def test_max_content_length_declared_refuses_before_reading(app: MicroASGI) -> None:
     app.config["MAX_CONTENT_LENGTH"] = 100
 
