@@ -132,21 +132,26 @@ class MicroASGI(AppBase):
             await self._first_request()
         request = self.request_class(scope, receive)
         trusted = self.config["TRUSTED_HOSTS"]
+        found: Any
         try:
             if trusted and not host_is_trusted(request.headers.get("host", ""), trusted):
                 # Refused before anything is built from it (url_for(_external=True)).
-                raise SecurityError("The Host header is not trusted.")
-            rule, request.view_args = self.url_map.match(request.path, request.method)
-        except HTTPException as exc:
-            # Routes first, then mounted apps: a mount only sees paths no route has.
-            mount = self._find_mount(request.path) if self._mounts else None
-            if mount is not None and type(exc) is NotFound:
-                await self._call_mounted(mount, request, scope, receive, send)
-                return
-            plan = self._routing_error(request, exc)
-        else:
+                found = SecurityError("The Host header is not trusted.")
+            else:  # (rule, values), or the 404/405/redirect to answer
+                found = self.url_map.find(request.path, request.method)
+        except HTTPException as exc:  # a converter may abort() too, as in Flask
+            found = exc
+        if found.__class__ is tuple:
+            rule, request.view_args = found
             request.url_rule = rule
             plan = rule.plan
+        else:
+            # Routes first, then mounted apps: a mount only sees paths no route has.
+            mount = self._find_mount(request.path) if self._mounts else None
+            if mount is not None and type(found) is NotFound:
+                await self._call_mounted(mount, request, scope, receive, send)
+                return
+            plan = self._routing_error(request, found)
         ctx = AppContext(self, request)
         token = _cv_app.set(ctx)
         error: BaseException | None = None
@@ -197,22 +202,27 @@ class MicroASGI(AppBase):
             await self._first_request()
         ws = Websocket(scope, receive, send)
         trusted = self.config["TRUSTED_HOSTS"]
+        found: Any
         try:
             if trusted and not host_is_trusted(ws.headers.get("host", ""), trusted):
-                raise SecurityError("The Host header is not trusted.")
-            rule, ws.view_args = self.url_map.match(ws.path, "GET", websocket=True)
+                found = SecurityError("The Host header is not trusted.")
+            else:
+                found = self.url_map.find(ws.path, "GET", websocket=True)
         except HTTPException as exc:
+            found = exc
+        if found.__class__ is tuple:
+            rule, ws.view_args = found
+            ws.url_rule = rule
+            plan = rule.plan
+        else:
             mount = self._find_mount(ws.path) if self._mounts else None
-            if mount is not None and isinstance(exc, NotFound):
+            if mount is not None and isinstance(found, NotFound):
                 child = dict(scope, root_path=ws.root_path + mount[0], path=ws.root_path + ws.path)
                 await self._run_child(mount[1], child, receive, send)
                 return
-            ws.routing_exception = exc.with_traceback(None)  # see _routing_error
+            ws.routing_exception = found.with_traceback(None)  # see _routing_error
             plan = self._error_plan(ws.path, websocket=True)
             ws._blueprints = plan.blueprints
-        else:
-            ws.url_rule = rule
-            plan = rule.plan
         ctx = AppContext(self, websocket=ws)
         token = _cv_app.set(ctx)
         error: BaseException | None = None
@@ -292,7 +302,7 @@ class MicroASGI(AppBase):
             # The router knows the path only; the client needs the whole URL.
             query = request.query_string.decode("latin-1")
             exc.new_url = request.root_path + exc.new_url + (f"?{query}" if query else "")
-        # Without the traceback of the router's raise: it holds the request path's
+        # Without the traceback of a converter's raise: it holds the request path's
         # frame, which holds the request (a reference cycle).
         request.routing_exception = exc.with_traceback(None)
         plan = self._error_plan(request.path)

@@ -78,20 +78,28 @@ class HTTPException(Exception):
         """The response for this error (``self.response`` when one was given)."""
         if self.response is not None:
             return self.response
-        from .responses import _HTML, Response
-
+        response_class = _response_class()
         if type(self).get_headers is HTTPException.get_headers and not self.headers:
             # The common case (a plain 404, say): no header to check or parse.
-            response = Response._ready(self.get_body().encode(), _HTML)
+            response = response_class._ready(self.get_body().encode())
             response.status_code = self.code or 500
             return response
-        return Response(self.get_body(), self.code or 500, self.get_headers())
+        return response_class(self.get_body(), self.code or 500, self.get_headers())
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}: {self.description}"
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} '{self}'>"
+
+
+@functools.cache
+def _response_class() -> type[Response]:
+    # Imported on first use (its module imports this one), and only once: an
+    # import statement in get_response would cost every 404 about a microsecond.
+    from .responses import Response
+
+    return Response
 
 
 @functools.lru_cache(maxsize=128)

@@ -143,7 +143,7 @@ class Response:
             self._set_body(response)
 
     @classmethod
-    def _ready(cls, body: bytes, content_type: bytes) -> Response:
+    def _ready(cls, body: bytes, content_type: bytes = _HTML) -> Response:
         """A 200 response whose body and content type are already bytes (the hot path).
 
         Skips the constructor's argument handling; a subclass with its own

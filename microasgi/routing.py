@@ -10,7 +10,8 @@
 Pure: no I/O and no context locals. A failed match raises the HTTP errors of
 :mod:`microasgi.exceptions`: ``NotFound``, ``MethodNotAllowed`` (with the
 methods that would have worked) or ``RequestRedirect`` (``/x`` for a rule
-``/x/``).
+``/x/``); ``find`` returns them instead, which is what the app calls (a 404
+costs no raise).
 
 Matching cost does not grow with the number of rules. Rules without variables
 sit in a dict ``path -> {method: rule}``, so most requests cost two lookups.
@@ -32,7 +33,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from .converters import DEFAULT_CONVERTERS, NO_MATCH, BaseConverter
-from .exceptions import MethodNotAllowed, NotFound, RequestRedirect
+from .exceptions import HTTPException, MethodNotAllowed, NotFound, RequestRedirect
 
 __all__ = ["BuildError", "Map", "Rule"]
 
@@ -623,13 +624,13 @@ def _encode_query(items: Iterable[tuple[str, Any]]) -> str:
     return urlencode(pairs, safe=_QUERY_SAFE)
 
 
-def _redirect_target(path: str) -> str:
+def _redirect_target(path: str) -> str | None:
     # A server decoding raw bytes with surrogateescape gets those bytes back;
-    # other lone surrogates cannot be in a URL at all.
+    # other lone surrogates cannot be in a URL at all (None: answered 404).
     try:
         return quote(path, safe=_PATH_SAFE, errors="surrogateescape")
     except UnicodeEncodeError:
-        raise NotFound() from None
+        return None
 
 
 def _build_rank(rule: Rule) -> tuple[int, int]:
@@ -717,6 +718,18 @@ class Map:
         rule, and to the canonical URL when an earlier rule of the endpoint
         provides these values as defaults.
         """
+        found = self.find(path, method, websocket)
+        if isinstance(found, HTTPException):
+            raise found
+        return found
+
+    def find(
+        self, path: str, method: str, websocket: bool = False
+    ) -> tuple[Rule, dict[str, Any]] | HTTPException:
+        """:meth:`match`, returning the error instead of raising it.
+
+        A 404 then costs no exception raised and caught, nor a traceback kept.
+        """
         if self._stale:
             self._refresh()
         if websocket:
@@ -727,17 +740,18 @@ class Map:
             if rule is not None and not rule._canonical:
                 return rule, (dict(rule.defaults) if rule.defaults else {})
         if not path.startswith("/"):
-            raise NotFound()
+            return NotFound()
         root = self._roots[websocket]
         parts = path[1:].split("/")
         miss = _Miss()
         found = _walk(root, parts, 0, (), method, miss)
         if found is None:
             if miss.redirect and not path.endswith("/"):
-                raise RequestRedirect(_redirect_target(path + "/"))
+                target = _redirect_target(path + "/")
+                return RequestRedirect(target) if target is not None else NotFound()
             if miss.allowed:
-                raise MethodNotAllowed(miss.allowed)
-            raise NotFound()
+                return MethodNotAllowed(miss.allowed)
+            return NotFound()
         rule, raw = found
         if len(raw) == 1:
             values = {rule._names[0]: raw[0]}
@@ -746,16 +760,21 @@ class Map:
         if rule.defaults:
             values.update(rule.defaults)
         if rule._canonical:
-            self._redirect_to_canonical(rule, values, method)
+            redirect = self._canonical_redirect(rule, values, method)
+            if redirect is not None:
+                return redirect
         return rule, values
 
-    def _redirect_to_canonical(self, rule: Rule, values: dict[str, Any], method: str) -> None:
+    def _canonical_redirect(
+        self, rule: Rule, values: dict[str, Any], method: str
+    ) -> RequestRedirect | None:
         """Werkzeug's ``redirect_defaults``: ``/users/page/1`` -> ``/users/`` (page=1 default)."""
         for other in rule._canonical:
             if method in other.methods:
                 url = other._build(values, append_unknown=False)
                 if url is not None:
-                    raise RequestRedirect(url)
+                    return RequestRedirect(url)
+        return None
 
     def allowed_methods(self, path: str) -> set[str]:
         """Methods of every HTTP rule matching ``path``: the ``Allow`` of automatic OPTIONS."""

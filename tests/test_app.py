@@ -33,6 +33,7 @@ from microasgi import (
     request,
     url_for,
 )
+from microasgi.converters import BaseConverter
 
 from .asgi import http_scope
 from .kinds import KIND, as_kind
@@ -908,6 +909,7 @@ async def cyclic_garbage(app: MicroASGI, scope: dict[str, Any], receive: Any, se
         pytest.param("GET", "/page", 308, id="slash-redirect"),
         pytest.param("GET", "/teapot", 418, id="abort"),
         pytest.param("GET", "/boom", 500, id="server-error"),
+        pytest.param("GET", "/users/banned", 403, id="converter-abort"),
     ],
 )
 async def test_answers_leave_no_reference_cycles(
@@ -917,6 +919,18 @@ async def test_answers_leave_no_reference_cycles(
     # the request) makes the garbage collector run far more often under load.
     app = MicroASGI(__name__)
     app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    class UserConverter(BaseConverter):
+        def to_python(self, value: str) -> str:
+            if value == "banned":
+                abort(403)  # as in Flask: answered like a routing error
+            return value
+
+    app.url_map.converters["user"] = UserConverter
+
+    @app.get("/users/<user:name>")
+    async def user(name: str) -> str:
+        return name
 
     @app.get("/boom")
     async def boom() -> None:
