@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import suppress
 from contextvars import Context, copy_context
+from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -108,8 +109,9 @@ class _Worker:
     """A daemon thread that runs the calls of the request leasing it, one at a time."""
 
     def __init__(self) -> None:
-        self._jobs: deque[_Job | None] = deque()
-        self._wake = threading.Semaphore(0)
+        # A C queue: put and get cost no Python-level lock or condition (a
+        # threading.Semaphore does), on the loop thread nor in the worker.
+        self._jobs: SimpleQueue[_Job | None] = SimpleQueue()
         self.busy = False
         #: The request whose limiter slot this thread holds (None once given back),
         #: that limiter, and the event loop's token (to wake it when a call ends).
@@ -120,8 +122,7 @@ class _Worker:
 
     def _serve(self) -> None:
         while True:
-            self._wake.acquire()
-            job = self._jobs.popleft()
+            job = self._jobs.get()
             if job is None:
                 return
             if _anyio_threadlocals is not None:
@@ -141,8 +142,7 @@ class _Worker:
         await anyio.lowlevel.checkpoint_if_cancelled()
         job = _Job(func, args, self.token)
         self.busy = True
-        self._jobs.append(job)
-        self._wake.release()
+        self._jobs.put(job)
         try:
             await job.done.wait()
         except BaseException:
@@ -159,8 +159,7 @@ class _Worker:
         return job.value  # type: ignore[no-any-return]
 
     def stop(self) -> None:
-        self._jobs.append(None)
-        self._wake.release()
+        self._jobs.put(None)
 
 
 _IDLE_WORKERS: deque[_Worker] = deque()
