@@ -718,10 +718,15 @@ class Map:
         rule, and to the canonical URL when an earlier rule of the endpoint
         provides these values as defaults.
         """
-        found = self.find(path, method, websocket)
-        if isinstance(found, HTTPException):
+        found: Any = self.find(path, method, websocket)
+        if found.__class__ is tuple:
+            return found
+        try:
             raise found
-        return found
+        finally:
+            # Else this frame would hold the error and its traceback this frame:
+            # a reference cycle per 404, left to the garbage collector.
+            found = None
 
     def find(
         self, path: str, method: str, websocket: bool = False

@@ -258,6 +258,21 @@ async def test_test_request_context_async_with_block(app: MicroASGI) -> None:
     assert not has_request_context()
 
 
+def test_app_context_inside_a_request_is_one_without_the_request(
+    app: MicroASGI, client: Any
+) -> None:
+    # As in Flask 3.2, where the two contexts are one: the block's context has
+    # the app and its own g, not the request; the request is back after it.
+    @app.get("/")
+    def index() -> str:
+        g.outer = "request"
+        with app.app_context():
+            inside = (has_request_context(), current_app.name, "outer" in g)
+        return f"{inside} {request.path} {g.outer}"
+
+    assert client.get("/").text == "(False, 'test_app', False) / request"
+
+
 def test_request_context_inside_app_context_keeps_it(app: MicroASGI) -> None:
     with app.app_context():
         g.outer = "kept"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import uuid
 from typing import Any
 from urllib.parse import unquote
@@ -775,6 +776,31 @@ def test_built_urls_are_fixed_points_among_overlapping_rules(
         url = urls.build(f"e{i}", values)
         rule, matched = urls.match(unquote(url), "GET")
         assert urls.build(rule.endpoint, matched) == url
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "error"),
+    [
+        ("/nowhere", "GET", NotFound),
+        ("/a", "POST", MethodNotAllowed),
+        ("/b", "GET", RequestRedirect),
+    ],
+)
+def test_a_raised_routing_error_leaves_no_reference_cycle(
+    path: str, method: str, error: type[Exception]
+) -> None:
+    urls = Map()
+    urls.add(Rule("/a", endpoint="a"))
+    urls.add(Rule("/b/", endpoint="b"))
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(20):
+            with pytest.raises(error):
+                urls.match(path, method)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 @settings(max_examples=200, deadline=None)
