@@ -27,6 +27,7 @@ from typing import Any
 from .progress import Progress
 from .routes_github import (
     GITHUB_API,
+    GITHUB_DEEP,
     GITHUB_LAST_PARAM,
     GITHUB_LAST_STATIC,
     GITHUB_MISS,
@@ -43,6 +44,7 @@ Matcher = Callable[[str], Result]
 CASES: list[tuple[str, str, str]] = [
     ("github-static", "github", GITHUB_LAST_STATIC),
     ("github-param", "github", GITHUB_LAST_PARAM),
+    ("github-deep", "github", GITHUB_DEEP),
     ("github-404", "github", GITHUB_MISS),
     ("many-first", "many", "/route0/7"),
     ("many-last", "many", "/route499/7"),

@@ -304,6 +304,8 @@ def grouped_by_path(routes: list[RouteSpec]) -> dict[str, list[RouteSpec]]:
 GITHUB_LAST_STATIC = "/user/keys"  # GET /user/keys: the table's last static route
 GITHUB_LAST_PARAM = "/user/keys/42"  # GET /user/keys/{id}: its last parametric one
 GITHUB_MISS = "/repos/julienschmidt/httprouter/no-such-thing"
+# A hit as deep as the miss, under the same two variables: what the 404 compares with.
+GITHUB_DEEP = "/repos/julienschmidt/httprouter/issues"
 
 
 def reference_match(

@@ -18,6 +18,7 @@ from markupsafe import escape
 from .apps._common import FORTUNES, HELLO, MESSAGE, STATIC_NAME, static_bytes
 from .routes_github import (
     GITHUB_API,
+    GITHUB_DEEP,
     GITHUB_LAST_PARAM,
     GITHUB_LAST_STATIC,
     GITHUB_MISS,
@@ -143,6 +144,14 @@ SCENARIOS: list[Scenario] = [
         GITHUB_LAST_PARAM,
         _route("github", GITHUB_LAST_PARAM),
         app="github",
+    ),
+    Scenario(
+        "github-deep",
+        "GitHub API (203 routes): parametric, as deep as the 404",
+        GITHUB_DEEP,
+        _route("github", GITHUB_DEEP),
+        app="github",
+        network=False,
     ),
     Scenario(
         "github-404",

@@ -21,6 +21,9 @@ in a segment, segments mixing text and variables (one regex each), and last the
 converters that span segments, such as ``path`` (one regex over the rest of the
 path). A request walks down the tree and backtracks when a converter refuses a
 value, so it pays for the depth of its path, never for a scan of the rules.
+The commonest parametric shape, static segments then one variable
+(``/users/<int:id>``), is answered from a dict of those static prefixes when the
+walk would give the same answer (see ``_index_tails``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import difflib
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlencode
 
 from .converters import DEFAULT_CONVERTERS, NO_MATCH, BaseConverter
@@ -331,6 +334,31 @@ class _Miss:
 
 
 _Found = tuple["Rule", tuple[Any, ...]]
+
+
+class _Tail(NamedTuple):
+    """A node reached by static segments whose first dynamic child is a lone variable."""
+
+    static: dict[str, _Node]  # its static children: they come first
+    read: Callable[[str], Any]  # that variable's reader: value or NO_MATCH
+    exact: dict[str, Rule]  # the rules ending right after it, by method
+
+
+def _index_tails(node: _Node, path: str, index: dict[str, _Tail]) -> None:
+    """Index, by their path, the nodes reached from ``node`` by static segments only.
+
+    Only those whose first dynamic child is a variable alone in its segment
+    (``/users/<int:id>``): for a path ending one segment below such a node, the
+    walk goes down the static segments first, tries the node's static children,
+    then that variable. So when no static child has the last segment's name and
+    the variable takes it with a rule for the method, that rule is the walk's
+    answer, found with one lookup. Anything else is left to the walk.
+    """
+    if node.dynamic and node.dynamic[0][1] is None:
+        read, _, _, child = node.dynamic[0]
+        index[path] = _Tail(node.static, read, child.exact)
+    for name, child in node.static.items():
+        _index_tails(child, f"{path}/{name}", index)
 
 
 def _walk(
@@ -656,6 +684,7 @@ class Map:
         # Indexed by the websocket flag: [0] HTTP, [1] websocket.
         self._static: tuple[dict[str, dict[str, Rule]], ...] = ({}, {})
         self._roots = (_Node(), _Node())
+        self._tails: tuple[dict[str, _Tail], ...] = ({}, {})
         self._build_order: dict[str, tuple[Rule, ...]] = {}
 
     def add(self, rule: Rule) -> None:
@@ -694,6 +723,9 @@ class Map:
                     by_method.setdefault(method, rule)
         for root in roots:
             root.finalize()
+        tails: tuple[dict[str, _Tail], ...] = ({}, {})
+        for websocket, root in enumerate(roots):
+            _index_tails(root, "", tails[websocket])
         order: dict[str, tuple[Rule, ...]] = {}
         for endpoint, rules in self._by_endpoint.items():
             ranked = order[endpoint] = tuple(sorted(rules, key=_build_rank))
@@ -705,7 +737,7 @@ class Map:
                     and other.websocket == rule.websocket
                     and other._known == rule._known
                 )
-        self._static, self._roots, self._build_order = static, roots, order
+        self._static, self._roots, self._tails, self._build_order = static, roots, tails, order
         self._stale = False
 
     def match(self, path: str, method: str, websocket: bool = False) -> tuple[Rule, dict[str, Any]]:
@@ -746,17 +778,24 @@ class Map:
                 return rule, (dict(rule.defaults) if rule.defaults else {})
         if not path.startswith("/"):
             return NotFound()
-        root = self._roots[websocket]
-        parts = path[1:].split("/")
-        miss = _Miss()
-        found = _walk(root, parts, 0, (), method, miss)
+        found: _Found | None = None
+        head, _, last = path.rpartition("/")
+        tail = self._tails[websocket].get(head)
+        if tail is not None and last and last not in tail.static:
+            # What the walk would find first (see _index_tails), without the walk.
+            value = tail.read(last)
+            if value is not NO_MATCH and (rule := tail.exact.get(method)) is not None:
+                found = rule, (value,)
         if found is None:
-            if miss.redirect and not path.endswith("/"):
-                target = _redirect_target(path + "/")
-                return RequestRedirect(target) if target is not None else NotFound()
-            if miss.allowed:
-                return MethodNotAllowed(miss.allowed)
-            return NotFound()
+            miss = _Miss()
+            found = _walk(self._roots[websocket], path[1:].split("/"), 0, (), method, miss)
+            if found is None:
+                if miss.redirect and not path.endswith("/"):
+                    target = _redirect_target(path + "/")
+                    return RequestRedirect(target) if target is not None else NotFound()
+                if miss.allowed:
+                    return MethodNotAllowed(miss.allowed)
+                return NotFound()
         rule, raw = found
         if len(raw) == 1:
             values = {rule._names[0]: raw[0]}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import uuid
 from typing import Any
 from urllib.parse import unquote
@@ -801,6 +802,57 @@ def test_a_raised_routing_error_leaves_no_reference_cycle(
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def _overlapping_rules() -> Map:
+    urls = Map()
+    for rule, methods, strict in [
+        ("/users/<int:id>", ["GET"], True),
+        ("/users/new", ["POST"], True),
+        ("/users/<name>", ["GET", "PUT"], True),
+        ("/users/me/", ["GET"], True),
+        ("/users/7", ["POST"], True),
+        ("/users/7/", ["GET"], False),  # GET /users/7 is this one, not /users/<int:id>
+        ("/users/<int:id>/", ["DELETE"], False),
+        ("/files/<path:rest>", ["GET"], True),
+        ("/v<int:n>", ["GET"], True),
+        ("/<name>", ["PUT"], True),
+        ("/a/<int:x>/b", ["GET"], True),
+        ("/a/b/<uuid:u>", ["GET"], True),
+        ("/a/<float:f>", ["GET"], True),
+    ]:
+        urls.add(Rule(rule, endpoint=rule, methods=methods, strict_slashes=strict))
+    return urls
+
+
+_SEGMENTS = ["users", "new", "me", "7", "42", "007", "-1", "1.5", "", "files", "a", "b", "v7", "x"]
+
+
+def test_the_tail_index_answers_as_the_walk_would() -> None:
+    # find() answers "/static/prefix/<variable>" from an index when it can; the
+    # tree walk alone must give the same rule, values or error for every path:
+    # all paths of up to three of these segments, with every method.
+    urls = _overlapping_rules()
+    walk_only = _overlapping_rules()
+    walk_only.find("/", "GET")  # builds the tree and the index...
+    walk_only._tails = ({}, {})  # ...then leaves the walk alone
+    hits_under_an_index = 0
+    for length in (1, 2, 3):
+        for segments in itertools.product(_SEGMENTS, repeat=length):
+            path = "/" + "/".join(segments)
+            for method in ("GET", "POST", "PUT", "DELETE", "HEAD"):
+                indexed, walked = urls.find(path, method), walk_only.find(path, method)
+                assert type(indexed) is type(walked), (path, method)
+                if isinstance(walked, tuple):
+                    assert indexed[0].rule == walked[0].rule, (path, method)  # type: ignore[index]
+                    assert indexed[1] == walked[1], (path, method)  # type: ignore[index]
+                    hits_under_an_index += segments[0] in ("users", "a")
+                else:
+                    assert vars(indexed) == vars(walked), (path, method)
+    # Not /files (<path> spans segments), nor the root, where v<int:n> (text and a
+    # variable) comes before <name>: the walk answers those.
+    assert set(urls._tails[0]) == {"/users", "/a", "/a/b"}
+    assert hits_under_an_index > 50
 
 
 @settings(max_examples=200, deadline=None)

@@ -10,7 +10,9 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-ROUTING = frozenset({"github-static", "github-param", "github-404", "many-first", "many-last"})
+ROUTING = frozenset(
+    {"github-static", "github-param", "github-deep", "github-404", "many-first", "many-last"}
+)
 WSGI_ONLY = frozenset({"plaintext", "json", "post-json", "fortunes", "static-1mb"})
 
 
