@@ -192,7 +192,7 @@ class MicroASGI(AppBase):
                     else:
                         request.close()
                 finally:
-                    if ctx._worker is not None:  # it ran sync code
+                    if ctx._lease is not None:  # it holds a thread for sync code
                         release_request_thread(ctx)
             _cv_app.reset(token)
 
@@ -374,10 +374,11 @@ class MicroASGI(AppBase):
         if kind == RoutePlan.AWAIT:
             return await (view(**args) if args else view())
         if kind == RoutePlan.THREAD:
+            final = plan.view_is_last
             rv = await (
-                run_in_request_thread(call_with_kwargs, view, args)
+                run_in_request_thread(call_with_kwargs, view, args, final=final)
                 if args
-                else run_in_request_thread(view)
+                else run_in_request_thread(view, final=final)
             )
         else:
             rv = view(**args) if args else view()

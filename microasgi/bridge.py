@@ -6,7 +6,10 @@ same worker thread, as under a threaded WSGI server, so code that keeps
 thread-bound things on ``g`` (a ``sqlite3`` connection opened in
 ``before_request`` and closed in ``teardown_appcontext``) works unchanged.
 The request leases that thread on its first sync call and gives it back when
-it ends. The guarantees of ``anyio.to_thread.run_sync`` hold:
+it ends, or as soon as a sync view returns when no sync hook or teardown
+follows it (the common case): the thread then takes the next request's first
+call from a shared queue without going to sleep, as a pool's thread would. The
+guarantees of ``anyio.to_thread.run_sync`` hold:
 
 - each call runs in a copy of the caller's context (``request``, ``g`` and
   ``current_app`` work there);
@@ -23,7 +26,6 @@ request, file reads outside a request, or lifespan hooks.
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import suppress
 from contextvars import Context, copy_context
@@ -82,10 +84,10 @@ async def run_sync(func: Callable[..., T], *args: Any) -> T:
     slot cannot deadlock waiting for each other.
     """
     ctx = _cv_app.get(None)
-    worker: _Worker | None = ctx._worker if ctx is not None else None
-    if worker is not None:
-        if not worker.busy:
-            return await worker.call(func, args)
+    lease: _Lease | None = ctx._lease if ctx is not None else None
+    if ctx is not None and lease is not None:
+        if not lease.busy:
+            return await _call(ctx, lease, _Job(func, args, ctx, lease))  # type: ignore[no-any-return]
         return await anyio.to_thread.run_sync(func, *args)
     return await anyio.to_thread.run_sync(func, *args, limiter=_current_limiter())
 
@@ -93,81 +95,159 @@ async def run_sync(func: Callable[..., T], *args: Any) -> T:
 class _Job:
     """One call handed to a worker thread, and its outcome."""
 
-    __slots__ = ("args", "context", "done", "error", "func", "token", "value")
+    __slots__ = (
+        "args",
+        "context",
+        "ctx",
+        "detached",
+        "done",
+        "error",
+        "final",
+        "func",
+        "token",
+        "value",
+        "worker",
+    )
 
-    def __init__(self, func: Callable[..., Any], args: tuple[Any, ...], token: Any) -> None:
+    def __init__(
+        self, func: Callable[..., Any], args: tuple[Any, ...], ctx: AppContext, lease: _Lease
+    ) -> None:
         self.func = func
         self.args = args
+        self.ctx = ctx
         self.context: Context = copy_context()
         self.done = anyio.Event()
-        self.token = token
+        self.token = lease.token
+        self.final = False  # set by the caller: no sync code of the request follows
         self.value: Any = None
         self.error: BaseException | None = None
+        self.worker: _Worker | None = None  # the thread that ran it
+        self.detached = False  # it went back to the pool after this call
+
+
+class _Lease:
+    """A request's hold on the bridge: its limiter slot, then its thread."""
+
+    __slots__ = ("busy", "limiter", "token", "worker")
+
+    def __init__(self, limiter: anyio.CapacityLimiter, token: Any) -> None:
+        self.limiter: anyio.CapacityLimiter | None = limiter  # None once given back
+        self.token = token  # the event loop's, to wake it when a call ends
+        self.worker: _Worker | None = None  # none until its first call has run
+        self.busy = False  # a call is queued or running
+
+
+# Threads waiting for a request's first call share one queue: a thread that
+# finishes a request's last call takes the next request's first one without
+# sleeping, and nobody has to wake a particular thread. `_idle` counts the
+# threads that are (or are about to be) waiting there.
+_FIRST_CALLS: SimpleQueue[_Job] = SimpleQueue()
+_idle = 0
+_idle_lock = threading.Lock()
+_GIVE_BACK: Any = object()  # put in a leased thread's queue: back to the shared one
+
+
+def _now_idle() -> None:
+    global _idle
+    with _idle_lock:
+        _idle += 1
+
+
+def _submit_first(job: _Job) -> None:
+    global _idle
+    with _idle_lock:
+        start = _idle == 0
+        if not start:
+            _idle -= 1  # that waiting thread will take this job
+    _FIRST_CALLS.put(job)
+    if start:
+        _Worker()
+
+
+def _keeps_thread(job: _Job) -> bool:
+    """Whether the request may run more sync code after this call, so keeps its thread."""
+    if not job.final or job.error is not None or job.ctx._after_request_functions:
+        return True  # an error handler, an after_this_request function
+    value = job.value
+    if value.__class__ is tuple and value:
+        value = value[0]
+    # An iterator (a generator's steps run later on the request's thread).
+    return hasattr(value, "__next__") or getattr(value, "is_streamed", False) is True
 
 
 class _Worker:
-    """A daemon thread that runs the calls of the request leasing it, one at a time."""
+    """A daemon thread: a request's first call from the shared queue, then that request's."""
 
     def __init__(self) -> None:
-        # A C queue: put and get cost no Python-level lock or condition (a
-        # threading.Semaphore does), on the loop thread nor in the worker.
-        self._jobs: SimpleQueue[_Job | None] = SimpleQueue()
-        self.busy = False
-        #: The request whose limiter slot this thread holds (None once given back),
-        #: that limiter, and the event loop's token (to wake it when a call ends).
-        self.borrower: Any = None
-        self.limiter: anyio.CapacityLimiter | None = None
-        self.token: Any = None
+        # C queues: put and get cost no Python-level lock or condition (as a
+        # threading.Semaphore would), on the loop thread nor in the worker.
+        self.jobs: SimpleQueue[_Job] = SimpleQueue()
         threading.Thread(target=self._serve, name="microasgi-request", daemon=True).start()
 
     def _serve(self) -> None:
+        queue = _FIRST_CALLS  # started for a first call already queued
         while True:
-            job = self._jobs.get()
-            if job is None:
-                return
+            job = queue.get()
+            if job is _GIVE_BACK:  # the request is over (and counted this thread idle)
+                queue = _FIRST_CALLS
+                continue
+            job.worker = self
             if _anyio_threadlocals is not None:
                 _anyio_threadlocals.current_token = job.token
             try:
                 job.value = job.context.run(job.func, *job.args)
             except BaseException as exc:
                 job.error = exc
+            if _keeps_thread(job):
+                queue = self.jobs
+            else:
+                # Free for the next request before the loop even hears of it.
+                job.detached = True
+                _now_idle()
+                queue = _FIRST_CALLS
             token = job.token
             with suppress(Exception):  # the loop is gone: nobody waits any more
                 # Schedule the wake-up without waiting for it: the thread is free
                 # for the next call at once (from_thread.run_sync would block).
                 token.backend_class.run_sync_soon(job.done.set, (), token.native_token)
 
-    async def call(self, func: Callable[..., T], args: tuple[Any, ...]) -> T:
-        # A cancelled request starts nothing new (a stream's next chunk, say).
-        await anyio.lowlevel.checkpoint_if_cancelled()
-        job = _Job(func, args, self.token)
-        self.busy = True
-        self._jobs.put(job)
-        try:
+
+async def _call(ctx: AppContext, lease: _Lease, job: _Job) -> Any:
+    # A cancelled request starts nothing new (a stream's next chunk, say).
+    await anyio.lowlevel.checkpoint_if_cancelled()
+    lease.busy = True
+    if lease.worker is None:
+        _submit_first(job)
+    else:
+        lease.worker.jobs.put(job)
+    try:
+        await job.done.wait()
+    except BaseException:
+        # Once started, a call is waited for even if the request is cancelled
+        # (the cancellation goes on right after), as anyio does. Shielding only
+        # here spares every call the cost of a cancel scope.
+        with anyio.CancelScope(shield=True):
             await job.done.wait()
-        except BaseException:
-            # Once started, a call is waited for even if the request is cancelled
-            # (the cancellation goes on right after), as anyio does. Shielding only
-            # here spares every call the cost of a cancel scope.
-            with anyio.CancelScope(shield=True):
-                await job.done.wait()
-            raise
-        finally:
-            self.busy = False
-        if job.error is not None:
-            raise job.error
-        return job.value  # type: ignore[no-any-return]
-
-    def stop(self) -> None:
-        self._jobs.put(None)
+        raise
+    finally:
+        lease.busy = False
+        if job.detached:  # the thread went back to the pool already
+            lease.worker = None
+            release_request_thread(ctx)  # and so does the slot
+        else:
+            lease.worker = job.worker
+    if job.error is not None:
+        raise job.error
+    return job.value
 
 
-_IDLE_WORKERS: deque[_Worker] = deque()
-_MAX_IDLE = 64
-
-
-async def run_in_request_thread(func: Callable[..., T], *args: Any) -> T:
+async def run_in_request_thread(func: Callable[..., T], *args: Any, final: bool = False) -> T:
     """Run ``func(*args)`` on the current request's worker thread (leased on first use).
+
+    ``final`` says no other sync code of the request follows (no sync hook or
+    teardown is planned): unless the call's outcome needs more (an error, an
+    ``after_this_request`` function, an iterator to step), the thread goes
+    back to the pool right after it.
 
     Outside a request, or for a call made while the request's thread is busy
     (a nested call through ``anyio.from_thread``), this is :func:`run_sync`.
@@ -175,21 +255,20 @@ async def run_in_request_thread(func: Callable[..., T], *args: Any) -> T:
     ctx = _cv_app.get(None)
     if ctx is None or (ctx.request is None and ctx.websocket is None):
         return await run_sync(func, *args)
-    worker: _Worker | None = ctx._worker
-    if worker is None:
+    lease: _Lease | None = ctx._lease
+    if lease is None:
         limiter = ctx.app._thread_limiter()
         try:  # a free slot needs no trip round the event loop
             limiter.acquire_on_behalf_of_nowait(ctx)
         except anyio.WouldBlock:
             await limiter.acquire_on_behalf_of(ctx)
-        worker = ctx._worker = _IDLE_WORKERS.pop() if _IDLE_WORKERS else _Worker()
-        worker.borrower = ctx
-        worker.limiter = limiter
-        worker.token = anyio.lowlevel.current_token()
-    elif worker.busy:
+        lease = ctx._lease = _Lease(limiter, anyio.lowlevel.current_token())
+    elif lease.busy:
         # Queuing behind the call that is waiting for us would deadlock.
         return await anyio.to_thread.run_sync(func, *args)
-    return await worker.call(func, args)
+    job = _Job(func, args, ctx, lease)
+    job.final = final
+    return await _call(ctx, lease, job)  # type: ignore[no-any-return]
 
 
 def release_request_slot(ctx: AppContext) -> None:
@@ -199,24 +278,24 @@ def release_request_slot(ctx: AppContext) -> None:
     its teardown runs later, on the same thread, without holding a slot that
     other requests wait for.
     """
-    worker: _Worker | None = ctx._worker
-    if worker is not None and worker.borrower is ctx:
-        worker.borrower = None
-        assert worker.limiter is not None
-        worker.limiter.release_on_behalf_of(ctx)
+    lease: _Lease | None = ctx._lease
+    if lease is not None and lease.limiter is not None:
+        limiter, lease.limiter = lease.limiter, None
+        limiter.release_on_behalf_of(ctx)
 
 
 def release_request_thread(ctx: AppContext) -> None:
     """Give the request's worker thread (and its limiter slot) back: the request is over."""
-    worker: _Worker | None = ctx._worker
-    if worker is None:
+    lease: _Lease | None = ctx._lease
+    if lease is None:
         return
     release_request_slot(ctx)
-    ctx._worker = None
-    if len(_IDLE_WORKERS) < _MAX_IDLE:
-        _IDLE_WORKERS.append(worker)
-    else:
-        worker.stop()
+    ctx._lease = None
+    if lease.worker is not None:
+        # Idle from now on: a first call submitted before the thread has read
+        # this is waiting for it in the shared queue (no thread started for it).
+        _now_idle()
+        lease.worker.jobs.put(_GIVE_BACK)
 
 
 _DONE = object()

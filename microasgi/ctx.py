@@ -106,8 +106,8 @@ class AppContext:
     websocket: Any = None
     _g: _AppCtxGlobals | None = None  # made on first use
     _session: SessionMixin | None = None  # opened on first use
-    #: The worker thread this request's sync code runs on (see bridge.py).
-    _worker: Any = None
+    #: This request's slot and worker thread for sync code (see bridge.py).
+    _lease: Any = None
     _after_request_functions: list[Callable[[Response], Any]] | None = None
     _tokens: list[Token[AppContext]] | None = None  # only pushed contexts need it
 

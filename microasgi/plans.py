@@ -54,6 +54,7 @@ class RoutePlan:
         "preprocessors",
         "process_response",
         "view",
+        "view_is_last",
         "view_kind",
     )
 
@@ -100,6 +101,15 @@ class RoutePlan:
                 self.view_kind = self.DIRECT
             else:
                 self.view_kind = self.THREAD
+        # Whether no sync code is planned after a sync view (after-hooks, teardown):
+        # then its thread may go back to the pool as soon as it returns.
+        teardown = chain(
+            chain.from_iterable(app.teardown_request_funcs[s] for s in scopes),
+            app.teardown_appcontext_funcs,
+        )
+        self.view_is_last = all(is_async for _, is_async in self.after) and all(
+            is_async_callable(f) for f in teardown
+        )
         # Whether the request path may await the view itself (dispatch_request is
         # Flask's to override; then it is always called).
         self.await_view = (

@@ -1,4 +1,4 @@
-"""The thread bridge: one worker thread per request, bounded, never deadlocked."""
+"""The thread bridge: a worker thread per request while it needs one; bounded, no deadlock."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 import anyio
 import anyio.from_thread
 
-from microasgi import MicroASGI, g, request, send_file
-from microasgi.bridge import _IDLE_WORKERS, run_in_request_thread
+from microasgi import MicroASGI, after_this_request, bridge, g, request, send_file
+from microasgi.bridge import run_in_request_thread
 
 from .asgi import http_scope
 
@@ -145,12 +145,18 @@ def test_the_thread_is_given_back_and_reused() -> None:
         threads.append(threading.get_ident())
         return "ok"
 
+    def workers() -> int:
+        return sum(t.name == "microasgi-request" for t in threading.enumerate())
+
     client = app.test_client()
+    client.get("/")
+    started = workers()
     for _ in range(5):
         client.get("/")
-    # Sequential requests reuse an idle worker rather than starting new threads.
-    assert len(set(threads)) == 1
-    assert _IDLE_WORKERS, "the worker went back to the idle pool"
+    # Sequential requests reuse idle workers rather than starting new threads.
+    assert workers() == started
+    assert bridge._idle > 0, "the worker went back to the idle pool"
+    assert len(threads) == 6 and threading.get_ident() not in threads
 
 
 def test_a_failing_view_still_gives_the_thread_back() -> None:
@@ -247,3 +253,70 @@ async def test_a_cancelled_request_waits_for_its_started_call_then_frees_the_slo
     with anyio.fail_after(5):
         await app(http_scope("/fast"), receive, send)
     assert sent[-1]["body"] == b"fast"
+
+
+async def test_a_sync_view_frees_its_thread_and_slot_before_its_response_is_sent() -> None:
+    # No sync hook or teardown follows the view: its thread goes back to the pool
+    # when it returns, so a slow client does not hold one of SYNC_THREAD_LIMIT.
+    app = make_app()
+    app.config["SYNC_THREAD_LIMIT"] = 1
+    other_answered = anyio.Event()
+
+    @app.get("/<name>")
+    def view(name: str) -> str:
+        return name
+
+    async def receive() -> dict[str, Any]:
+        await anyio.sleep_forever()
+        return {}
+
+    async def slow_client(message: dict[str, Any]) -> None:
+        await other_answered.wait()  # this client reads only once the other is served
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def other() -> None:
+        await app(http_scope("/other"), receive, send)
+        other_answered.set()
+
+    with anyio.fail_after(5):  # one slot held while sending would wait forever
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(app, http_scope("/slow"), receive, slow_client)
+            await anyio.sleep(0.05)
+            tg.start_soon(other)
+    assert sent[-1]["body"] == b"other"
+
+
+async def test_a_sync_view_and_its_after_this_request_function_share_a_thread() -> None:
+    # The view registers sync work for after it: its thread stays with the request
+    # (the function may close what the view opened, a sqlite connection, say).
+    app = make_app()
+    threads: dict[str, int] = {}
+    both_running = threading.Barrier(2)
+
+    @app.get("/two")
+    def two() -> str:
+        both_running.wait(5)  # two threads at once: the pool has one spare later
+        return "two"
+
+    @app.get("/")
+    def view() -> str:
+        threads["view"] = threading.get_ident()
+
+        @after_this_request
+        def later(response: Any) -> Any:
+            threads["after"] = threading.get_ident()
+            return response
+
+        return "ok"
+
+    async with app.async_test_client() as client:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(client.get, "/two")
+            tg.start_soon(client.get, "/two")
+        for _ in range(20):  # another idle thread would take a second lease
+            assert (await client.get("/")).text == "ok"
+            assert threads["view"] == threads["after"], threads
