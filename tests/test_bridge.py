@@ -11,10 +11,26 @@ from typing import Any
 import anyio
 import anyio.from_thread
 
-from microasgi import MicroASGI, after_this_request, bridge, g, request, send_file
+from microasgi import Blueprint, MicroASGI, after_this_request, bridge, g, request, send_file
 from microasgi.bridge import run_in_request_thread
 
 from .asgi import http_scope
+
+
+async def leave_two_idle_threads() -> None:
+    """Two sync requests at once: the pool then has a spare idle thread, so a
+    second lease for one request would land on another thread (and show)."""
+    app = make_app()
+    both_running = threading.Barrier(2)
+
+    @app.get("/")
+    def both() -> str:
+        both_running.wait(5)
+        return "both"
+
+    async with app.async_test_client() as client, anyio.create_task_group() as tg:
+        tg.start_soon(client.get, "/")
+        tg.start_soon(client.get, "/")
 
 
 def make_app() -> MicroASGI:
@@ -295,12 +311,6 @@ async def test_a_sync_view_and_its_after_this_request_function_share_a_thread() 
     # (the function may close what the view opened, a sqlite connection, say).
     app = make_app()
     threads: dict[str, int] = {}
-    both_running = threading.Barrier(2)
-
-    @app.get("/two")
-    def two() -> str:
-        both_running.wait(5)  # two threads at once: the pool has one spare later
-        return "two"
 
     @app.get("/")
     def view() -> str:
@@ -313,10 +323,31 @@ async def test_a_sync_view_and_its_after_this_request_function_share_a_thread() 
 
         return "ok"
 
+    await leave_two_idle_threads()
     async with app.async_test_client() as client:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(client.get, "/two")
-            tg.start_soon(client.get, "/two")
-        for _ in range(20):  # another idle thread would take a second lease
+        for _ in range(20):
             assert (await client.get("/")).text == "ok"
             assert threads["view"] == threads["after"], threads
+
+
+def test_a_blueprint_sync_teardown_keeps_the_views_thread() -> None:
+    # The plan sees a blueprint's sync teardown too: the view's thread stays.
+    app = make_app()
+    bp = Blueprint("shop", __name__, url_prefix="/shop")
+    threads: dict[str, int] = {}
+
+    @bp.get("/")
+    def view() -> str:
+        threads["view"] = threading.get_ident()
+        return "ok"
+
+    @bp.teardown_request
+    def close(error: BaseException | None) -> None:
+        threads["teardown"] = threading.get_ident()
+
+    app.register_blueprint(bp)
+    anyio.run(leave_two_idle_threads)
+    client = app.test_client()  # its get() returns once the teardown has run
+    for _ in range(20):
+        assert client.get("/shop/").text == "ok"
+        assert threads["view"] == threads["teardown"], threads
