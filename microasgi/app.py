@@ -131,16 +131,7 @@ class MicroASGI(AppBase):
         if not self._got_first_request:
             await self._first_request()
         request = self.request_class(scope, receive)
-        trusted = self.config["TRUSTED_HOSTS"]
-        found: Any
-        try:
-            if trusted and not host_is_trusted(request.headers.get("host", ""), trusted):
-                # Refused before anything is built from it (url_for(_external=True)).
-                found = SecurityError("The Host header is not trusted.")
-            else:  # (rule, values), or the 404/405/redirect to answer
-                found = self.url_map.find(request.path, request.method)
-        except HTTPException as exc:  # a converter may abort() too, as in Flask
-            found = exc
+        found = self._find_rule(request, request.method)
         if found.__class__ is tuple:
             rule, request.view_args = found
             request.url_rule = rule
@@ -201,15 +192,7 @@ class MicroASGI(AppBase):
         if not self._got_first_request:
             await self._first_request()
         ws = Websocket(scope, receive, send)
-        trusted = self.config["TRUSTED_HOSTS"]
-        found: Any
-        try:
-            if trusted and not host_is_trusted(ws.headers.get("host", ""), trusted):
-                found = SecurityError("The Host header is not trusted.")
-            else:
-                found = self.url_map.find(ws.path, "GET", websocket=True)
-        except HTTPException as exc:
-            found = exc
+        found = self._find_rule(ws, "GET", websocket=True)
         if found.__class__ is tuple:
             rule, ws.view_args = found
             ws.url_rule = rule
@@ -251,6 +234,19 @@ class MicroASGI(AppBase):
             finally:
                 release_request_thread(ctx)
                 _cv_app.reset(token)
+
+    def _find_rule(
+        self, connection: Request | Websocket, method: str, websocket: bool = False
+    ) -> Any:
+        """``(rule, values)``, or the HTTP error to answer: an untrusted Host, a 404..."""
+        trusted = self.config["TRUSTED_HOSTS"]
+        try:
+            if trusted and not host_is_trusted(connection.headers.get("host", ""), trusted):
+                # Refused before anything is built from it (url_for(_external=True)).
+                return SecurityError("The Host header is not trusted.")
+            return self.url_map.find(connection.path, method, websocket)
+        except HTTPException as exc:  # a converter may abort() too, as in Flask
+            return exc
 
     async def _dispatch_websocket(self, ws: Websocket, plan: RoutePlan) -> Any:
         for preprocess in plan.preprocessors:
