@@ -26,6 +26,7 @@ request, file reads outside a request, or lifespan hooks.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import suppress
 from contextvars import Context, copy_context
@@ -141,10 +142,13 @@ class _Lease:
 # finishes a request's last call takes the next request's first one without
 # sleeping, and nobody has to wake a particular thread. `_idle` counts the
 # threads that are (or are about to be) waiting there.
-_FIRST_CALLS: SimpleQueue[_Job] = SimpleQueue()
+_FIRST_CALLS: SimpleQueue[_Job | None] = SimpleQueue()
 _idle = 0
 _idle_lock = threading.Lock()
-_GIVE_BACK: Any = object()  # put in a leased thread's queue: back to the shared one
+# Threads given back at the end of a request, still waiting on their own queue
+# (giving one back wakes nobody): a first call goes to one of them first.
+_PARKED: deque[_Worker] = deque()
+_MAX_PARKED = 64
 
 
 def _now_idle() -> None:
@@ -155,6 +159,13 @@ def _now_idle() -> None:
 
 def _submit_first(job: _Job) -> None:
     global _idle
+    try:
+        parked = _PARKED.pop()  # (atomic: another event loop's thread may pop too)
+    except IndexError:
+        pass
+    else:
+        parked.jobs.put(job)
+        return
     with _idle_lock:
         start = _idle == 0
         if not start:
@@ -181,16 +192,15 @@ class _Worker:
     def __init__(self) -> None:
         # C queues: put and get cost no Python-level lock or condition (as a
         # threading.Semaphore would), on the loop thread nor in the worker.
-        self.jobs: SimpleQueue[_Job] = SimpleQueue()
+        self.jobs: SimpleQueue[_Job | None] = SimpleQueue()
         threading.Thread(target=self._serve, name="microasgi-request", daemon=True).start()
 
     def _serve(self) -> None:
         queue = _FIRST_CALLS  # started for a first call already queued
         while True:
             job = queue.get()
-            if job is _GIVE_BACK:  # the request is over (and counted this thread idle)
-                queue = _FIRST_CALLS
-                continue
+            if job is None:
+                return
             job.worker = self
             if _anyio_threadlocals is not None:
                 _anyio_threadlocals.current_token = job.token
@@ -291,11 +301,12 @@ def release_request_thread(ctx: AppContext) -> None:
         return
     release_request_slot(ctx)
     ctx._lease = None
-    if lease.worker is not None:
-        # Idle from now on: a first call submitted before the thread has read
-        # this is waiting for it in the shared queue (no thread started for it).
-        _now_idle()
-        lease.worker.jobs.put(_GIVE_BACK)
+    worker = lease.worker
+    if worker is not None:
+        if len(_PARKED) < _MAX_PARKED:
+            _PARKED.append(worker)
+        else:
+            worker.jobs.put(None)  # enough spare threads: this one ends
 
 
 _DONE = object()
