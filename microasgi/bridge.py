@@ -111,7 +111,12 @@ class _Job:
     )
 
     def __init__(
-        self, func: Callable[..., Any], args: tuple[Any, ...], ctx: AppContext, lease: _Lease
+        self,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        ctx: AppContext,
+        lease: _Lease,
+        final: bool = False,
     ) -> None:
         self.func = func
         self.args = args
@@ -119,7 +124,7 @@ class _Job:
         self.context: Context = copy_context()
         self.done = anyio.Event()
         self.token = lease.token
-        self.final = False  # set by the caller: no sync code of the request follows
+        self.final = final  # no sync code of the request follows (see run_in_request_thread)
         self.value: Any = None
         self.error: BaseException | None = None
         self.worker: _Worker | None = None  # the thread that ran it
@@ -276,9 +281,7 @@ async def run_in_request_thread(func: Callable[..., T], *args: Any, final: bool 
     elif lease.busy:
         # Queuing behind the call that is waiting for us would deadlock.
         return await anyio.to_thread.run_sync(func, *args)
-    job = _Job(func, args, ctx, lease)
-    job.final = final
-    return await _call(ctx, lease, job)  # type: ignore[no-any-return]
+    return await _call(ctx, lease, _Job(func, args, ctx, lease, final))  # type: ignore[no-any-return]
 
 
 def release_request_slot(ctx: AppContext) -> None:
