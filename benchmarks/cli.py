@@ -48,13 +48,12 @@ QUICK = Pass(
     wrk_seconds=3,
     warmup=1,
     network_rounds=2,
-    network_targets=["raw", "raw·granian", "starlette", "microasgi", "microasgi·granian"],
+    network_targets=["raw", "raw·granian", "floor", "starlette", "microasgi", "microasgi·granian"],
     network_scenarios=["plaintext", "json"],
     rss_rounds=1,
     rss_full=False,
 )
-# The network mode leaves out path-param (plaintext's cost plus a converter: see the
-# in-process table) and the routing scenarios but one, to fit ~23 minutes. On a noisy
+# The network mode leaves out the routing scenarios but one, to fit ~25 minutes. On a noisy
 # machine more short rounds beat fewer long ones: 5 x 2 s per (server, scenario).
 FULL = Pass(
     rounds=5,
@@ -67,6 +66,7 @@ FULL = Pass(
     network_scenarios=[
         "plaintext",
         "json",
+        "path-param",
         "post-json",
         "sync",
         "fortunes",
@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--quick", action="store_true", help="the short pass (default, ~2-3 min)")
-    which.add_argument("--full", action="store_true", help="everything (~23 min)")
+    which.add_argument("--full", action="store_true", help="everything (~25 min)")
     which.add_argument(
         "--selfcheck",
         action="store_true",

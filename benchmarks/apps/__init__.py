@@ -13,6 +13,7 @@ from typing import Any
 ROUTING = frozenset(
     {"github-static", "github-param", "github-deep", "github-404", "many-first", "many-last"}
 )
+_FLOOR = ("plaintext", "json", "path-param")
 WSGI_ONLY = frozenset({"plaintext", "json", "post-json", "fortunes", "static-1mb"})
 
 
@@ -54,6 +55,9 @@ PEERS: list[Peer] = [
         skip=frozenset({"sync"}),
         notes={"static-1mb": "one read of the whole file in the loop's executor, one body message"},
     ),
+    # The least any framework does (a request object in a context variable, a route
+    # dict, a response object): how close to raw a framework can be at best.
+    Peer("floor", "benchmarks.apps.floor", routing=False, only=frozenset(_FLOOR)),
     Peer("starlette", "benchmarks.apps.starlette", package="starlette"),
     Peer("fastapi", "benchmarks.apps.fastapi", package="fastapi"),
     Peer("quart", "benchmarks.apps.quart", package="quart"),
@@ -117,6 +121,7 @@ _GRANIAN = frozenset({"plaintext", "json", "fortunes", "static-1mb", "websocket"
 TARGETS: list[Target] = [
     Target("raw", "raw"),
     Target("raw·granian", "raw", "granian", only=_GRANIAN, notes=_PATHSEND),
+    Target("floor", "floor"),
     Target("starlette", "starlette"),
     Target("fastapi", "fastapi"),
     Target("quart", "quart"),
