@@ -38,7 +38,7 @@ from .globals import _cv_app
 from .lifespan import run_lifespan
 from .responses import _status_line
 from .typing import ASGIApp, Message, Scope
-from .websockets import WebsocketDisconnect
+from .websockets import TypedMessages, WebsocketDisconnect, message_data
 
 if TYPE_CHECKING:
     from .app import MicroASGI
@@ -452,7 +452,7 @@ class WebsocketDenied(Exception):
         self.response = response
 
 
-class WebsocketConnection:
+class WebsocketConnection(TypedMessages):
     """A websocket to the app, from a test: the async API (``await ws.send_text(...)``)."""
 
     def __init__(self) -> None:
@@ -503,12 +503,6 @@ class WebsocketConnection:
         key = "text" if isinstance(data, str) else "bytes"
         await self._to_app_send.send({"type": "websocket.receive", key: data})
 
-    async def send_text(self, data: str) -> None:
-        await self.send(data)
-
-    async def send_bytes(self, data: bytes) -> None:
-        await self.send(data)
-
     async def send_json(self, data: Any) -> None:
         await self.send(jsonlib.dumps(data))
 
@@ -518,19 +512,7 @@ class WebsocketConnection:
         if message["type"] == "websocket.close":
             self.closed = True
             raise WebsocketDisconnect(message.get("code", 1000), message.get("reason"))
-        text = message.get("text")
-        return text if text is not None else message.get("bytes", b"")  # type: ignore[no-any-return]
-
-    async def receive_text(self) -> str:
-        data = await self.receive()
-        return data.decode() if isinstance(data, bytes) else data
-
-    async def receive_bytes(self) -> bytes:
-        data = await self.receive()
-        return data.encode() if isinstance(data, str) else data
-
-    async def receive_json(self) -> Any:
-        return jsonlib.loads(await self.receive())
+        return message_data(message)
 
     async def close(self, code: int = 1000) -> None:
         """Close from the client side (the app's receive raises WebsocketDisconnect)."""

@@ -48,7 +48,47 @@ class WebsocketDisconnect(Exception):
         self.reason = reason
 
 
-class Websocket:
+def message_data(message: Message) -> str | bytes:
+    """A ``websocket.receive`` or ``websocket.send`` message's text, or else its bytes."""
+    text = message.get("text")
+    return text if text is not None else message.get("bytes", b"")  # type: ignore[no-any-return]
+
+
+class TypedMessages:
+    """``receive_text``... and ``send_text``... on top of ``receive`` and ``send``.
+
+    Shared by :class:`Websocket` (the app's side) and the test client's
+    websocket (the client's side).
+    """
+
+    async def receive(self) -> str | bytes:
+        raise NotImplementedError
+
+    async def send(self, data: str | bytes) -> None:
+        raise NotImplementedError
+
+    async def receive_text(self) -> str:
+        """The next message as text (a bytes message is decoded as UTF-8)."""
+        data = await self.receive()
+        return data.decode() if isinstance(data, bytes) else data
+
+    async def receive_bytes(self) -> bytes:
+        """The next message as bytes (a text message is encoded as UTF-8)."""
+        data = await self.receive()
+        return data.encode() if isinstance(data, str) else data
+
+    async def receive_json(self) -> Any:
+        """The next message parsed as JSON."""
+        return json.loads(await self.receive())
+
+    async def send_text(self, data: str) -> None:
+        await self.send(str(data))
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.send(bytes(data))
+
+
+class Websocket(TypedMessages):
     """A websocket connection, with the request's names (``path``, ``args``, ``headers``)."""
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -168,22 +208,7 @@ class Websocket:
         if message["type"] == "websocket.disconnect":
             self.closed = True
             raise WebsocketDisconnect(message.get("code", 1000), message.get("reason"))
-        text = message.get("text")
-        return text if text is not None else message.get("bytes", b"")  # type: ignore[no-any-return]
-
-    async def receive_text(self) -> str:
-        """The next message as text (a bytes message is decoded as UTF-8)."""
-        data = await self.receive()
-        return data.decode() if isinstance(data, bytes) else data
-
-    async def receive_bytes(self) -> bytes:
-        """The next message as bytes (a text message is encoded as UTF-8)."""
-        data = await self.receive()
-        return data.encode() if isinstance(data, str) else data
-
-    async def receive_json(self) -> Any:
-        """The next message parsed as JSON."""
-        return json.loads(await self.receive())
+        return message_data(message)
 
     async def send(self, data: str | bytes) -> None:
         """Send a text (``str``) or binary (``bytes``) message."""
@@ -192,12 +217,6 @@ class Websocket:
             await self._send_message({"type": "websocket.send", "text": data})
         else:
             await self._send_message({"type": "websocket.send", "bytes": bytes(data)})
-
-    async def send_text(self, data: str) -> None:
-        await self.send(str(data))
-
-    async def send_bytes(self, data: bytes) -> None:
-        await self.send(bytes(data))
 
     async def send_json(self, data: Any) -> None:
         """Send ``data`` as a JSON text message (with the app's JSON provider)."""
