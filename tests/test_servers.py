@@ -16,9 +16,8 @@ What each server does on SIGTERM (found by running them, and asserted exactly):
 
 Every server here speaks lifespan and websockets: granian only skips lifespan with
 ``--interface asginl``, and ``--ws`` is its default. gunicorn's worker class is
-``uvicorn.workers.UvicornWorker``, still shipped by uvicorn 0.54 but deprecated
-there in favour of the ``uvicorn-worker`` package (the DeprecationWarning is raised
-inside the gunicorn subprocess only).
+``uvicorn_worker.UvicornWorker`` from the ``uvicorn-worker`` package: the
+``uvicorn.workers`` module uvicorn still ships is deprecated.
 """
 
 from __future__ import annotations
@@ -89,7 +88,7 @@ SERVERS = [
     Spec(
         "gunicorn",
         lambda port: [
-            *("-m", "gunicorn", "-w", "2", "-k", "uvicorn.workers.UvicornWorker"),
+            *("-m", "gunicorn", "-w", "2", "-k", "uvicorn_worker.UvicornWorker"),
             # gunicorn >= 25.1 opens a control socket in ~/.gunicorn by default.
             *("--no-control-socket", "-b", f"127.0.0.1:{port}", APP),
         ],
