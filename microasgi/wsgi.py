@@ -112,7 +112,16 @@ class WSGIApp:
             raise RuntimeError(f"WSGIApp cannot serve ASGI scope type {kind!r}.")
 
     async def _handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        early = None
+        if _body_declared(scope):
+            # Its first message, read here on the loop, saves the app's thread a
+            # round trip to the loop (a POST of one message then needs none), and
+            # no thread is held while a slow client has yet to send it.
+            early = await receive()
+            if early["type"] == "http.disconnect":
+                return  # gone before the body came: nobody to answer
         exchange = _Exchange(receive, send, self.chunk_size)
+        exchange.early = early
         try:
             async with anyio.create_task_group() as tg:
                 # Started, not just scheduled: its `finally` must run even if we are
@@ -175,6 +184,8 @@ class _Exchange:
         self._pump_wanted = anyio.Event()
         self._sending: anyio.CancelScope | None = None
         self._body_done = False
+        # A body message read before the app's thread started (see _handle_http).
+        self.early: Message | None = None
         self._status: int | None = None
         self._headers: list[tuple[bytes, bytes]] = []
         # The Content-Length the app declared, and a body that has reached it: kept
@@ -316,7 +327,9 @@ class _Exchange:
     def read_body(self) -> bytes:
         """The next piece of the request body; ``b""`` once it is all read."""
         while not self._body_done:
-            message = self._on_loop(self._next_message)
+            message, self.early = self.early, None
+            if message is None:
+                message = self._on_loop(self._next_message)
             self._body_done = not message.get("more_body", False)
             body: bytes = message.get("body", b"")
             if body:
@@ -373,6 +386,21 @@ class _Exchange:
             return
         for start in range(0, len(data), size):
             self._on_loop(self._transmit, data[start : start + size], True)
+
+
+def _body_declared(scope: Scope) -> bool:
+    """Whether the request declares a body, and its client does not wait for ``100 Continue``.
+
+    The server sends ``100 Continue`` on the first read of the body, so that read
+    is left to the app, which may refuse the request without reading it.
+    """
+    declared = False
+    for name, value in scope["headers"]:
+        if name == b"expect":
+            return False
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            declared = True
+    return declared
 
 
 def _parse_status(status: str) -> int:

@@ -397,6 +397,89 @@ async def test_client_disconnect_while_reading_raises_oserror_in_the_app() -> No
     assert sent == []  # nobody to answer
 
 
+@pytest.mark.parametrize(
+    ("headers", "read_before_the_app"),
+    [
+        ([(b"content-length", b"3")], 1),
+        ([(b"transfer-encoding", b"chunked")], 1),
+        # The server sends 100 Continue on the first read: that is the app's to do.
+        ([(b"content-length", b"3"), (b"expect", b"100-continue")], 0),
+        ([(b"content-length", b"0")], 0),
+        ([], 0),
+    ],
+)
+async def test_a_declared_body_is_read_before_the_app_starts(
+    headers: list[tuple[bytes, bytes]], read_before_the_app: int
+) -> None:
+    taken: list[Message] = []
+    seen: list[int] = []
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        seen.append(len(taken))
+        body = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [body]
+
+    async def receive() -> Message:
+        if not taken:
+            taken.append({"type": "http.request", "body": b"abc", "more_body": False})
+            return taken[0]
+        await anyio.sleep_forever()  # the pump, once the response is under way
+        raise AssertionError  # pragma: no cover
+
+    result = Result()
+
+    async def send(message: Message) -> None:
+        result.messages.append(message)
+
+    with anyio.fail_after(5):
+        await WSGIApp(app)(make_scope(method="POST", headers=headers), receive, send)
+    assert seen == [read_before_the_app]
+    assert result.status == 200 and result.body == b"abc"
+
+
+async def test_a_client_gone_before_sending_its_body_is_not_served() -> None:
+    called: list[bool] = []
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        called.append(True)  # pragma: no cover
+        raise AssertionError  # pragma: no cover
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:  # pragma: no cover
+        sent.append(message)
+
+    scope = make_scope(method="POST", headers=[(b"content-length", b"10")])
+    await WSGIApp(app)(scope, receive, send)
+    assert called == [] and sent == []
+
+
+async def test_a_client_yet_to_send_its_body_holds_no_thread() -> None:
+    # One thread for the app: a client that sent its headers and stalls must not
+    # keep the next request out (a slow-loris upload would, holding the thread).
+    bridge = WSGIApp(reading_app(lambda f: f.read(10)), thread_limit=1)
+
+    async def stalled() -> Message:
+        await anyio.sleep_forever()
+        raise AssertionError  # pragma: no cover
+
+    async def send_nothing(message: Message) -> None:  # pragma: no cover
+        raise AssertionError(message)
+
+    scope = make_scope(method="POST", headers=[(b"content-length", b"10")])
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(bridge, scope, stalled, send_nothing)
+            await anyio.sleep(0.05)
+            result = await call(bridge, make_scope(method="POST"), [b"next"])
+            tg.cancel_scope.cancel()
+    assert result.status == 200 and result.body == repr(b"next").encode()
+
+
 # -- start_response and write() --------------------------------------------------------
 
 
