@@ -689,8 +689,10 @@ async def test_disconnects_leak_no_threads_or_tasks(
             tasks.append(len(asyncio.all_tasks()))
     no_errors_logged(caplog)
     # The bridge keeps idle workers (up to 64) and anyio idle threads for reuse: the
-    # count may rise in the first rounds, but it must not keep growing.
-    assert max(threads[3:]) <= max(threads[:3]), f"threads grow: {threads}"
+    # count may rise in the first rounds, but it must not keep growing. A later
+    # round may still reach a higher peak of concurrency than the first three on a
+    # busy machine (a thread or two more); a leak adds one per disconnect: dozens a round.
+    assert max(threads[3:]) <= max(threads[:3]) + 4, f"threads grow: {threads}"
     assert tasks == [baseline_tasks] * len(tasks), f"tasks left behind: {tasks}"
     await next_request_works(app)
 
