@@ -44,6 +44,8 @@ from .bridge import (
 )
 from .ctx import AppContext
 from .exceptions import (
+    BadRequest,
+    BadRequestKeyError,
     HTTPException,
     InternalServerError,
     NotFound,
@@ -249,8 +251,11 @@ class MicroASGI(AppBase):
             return exc
 
     async def _dispatch_websocket(self, ws: Websocket, plan: RoutePlan) -> Any:
-        for preprocess in plan.preprocessors:
-            preprocess(ws.endpoint, ws.view_args)
+        for preprocess, is_async in plan.preprocessors:
+            if is_async:
+                await preprocess(ws.endpoint, ws.view_args)
+            else:  # on the loop, as url_defaults functions: they only move values
+                preprocess(ws.endpoint, ws.view_args)
         for hook, is_async in plan.before:
             rv = await hook() if is_async else await run_in_request_thread(hook)
             if rv is not None:
@@ -319,8 +324,11 @@ class MicroASGI(AppBase):
             else:
                 request._open_stream(config["MAX_CONTENT_LENGTH"])
             rv = None
-            for preprocess in plan.preprocessors:
-                preprocess(request.endpoint, request.view_args)
+            for preprocess, is_async in plan.preprocessors:
+                if is_async:
+                    await preprocess(request.endpoint, request.view_args)
+                else:  # on the loop, as url_defaults functions: they only move values
+                    preprocess(request.endpoint, request.view_args)
             for hook, is_async in plan.before:
                 rv = await hook() if is_async else await run_in_request_thread(hook)
                 if rv is not None:
@@ -537,6 +545,8 @@ class MicroASGI(AppBase):
                 return http_exc.get_response()
             handler = self._find_error_handler(http_exc, blueprints)
             if handler is None:
+                if self.trap_http_exception(http_exc):
+                    raise exc  # to handle_exception: a 500, or the test sees it
                 return http_exc.get_response()
             try:
                 return await self._call(handler, http_exc)
@@ -546,6 +556,21 @@ class MicroASGI(AppBase):
         if handler is None:
             raise exc
         return await self._call(handler, exc)
+
+    def trap_http_exception(self, exc: HTTPException) -> bool:
+        """Whether an HTTP error without a handler is raised rather than answered, as in Flask.
+
+        ``TRAP_HTTP_EXCEPTIONS`` traps them all; ``TRAP_BAD_REQUEST_ERRORS`` the 400s
+        (left unset, in debug mode, a missing form or query key). A trapped error
+        goes on as any other exception: a 500, or raised in the test that made
+        the request (``PROPAGATE_EXCEPTIONS``), which is what the keys are for.
+        """
+        if self.config["TRAP_HTTP_EXCEPTIONS"]:
+            return True
+        trap_bad_request = self.config["TRAP_BAD_REQUEST_ERRORS"]
+        if trap_bad_request is None:
+            return self.debug and isinstance(exc, BadRequestKeyError)
+        return bool(trap_bad_request) and isinstance(exc, BadRequest)
 
     async def handle_exception(self, ctx: AppContext, exc: Exception) -> Response:
         """The error boundary: log ``exc`` and answer 500 (its handler's, or a bare one)."""

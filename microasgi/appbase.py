@@ -167,6 +167,10 @@ class AppBase(Scaffold):
         return bool(value) if value is not None else self.testing
 
     def make_config(self, instance_relative: bool = False) -> Config:
+        """A ``config_class`` of ``default_config`` at the root path (instance path if asked).
+
+        ``DEBUG`` comes from the ``MICROASGI_DEBUG`` environment variable.
+        """
         root = self.instance_path if instance_relative else self.root_path
         defaults = dict(self.default_config)
         defaults["DEBUG"] = os.environ.get("MICROASGI_DEBUG", "").lower() in ("1", "true", "yes")
@@ -266,6 +270,7 @@ class AppBase(Scaffold):
 
     @setupmethod
     def add_template_filter(self, f: Callable[..., Any], name: str | None = None) -> None:
+        """Register ``f`` as a Jinja2 filter, named ``name`` or after the function."""
         self.jinja_env.filters[name or f.__name__] = f
 
     @setupmethod
@@ -275,6 +280,7 @@ class AppBase(Scaffold):
 
     @setupmethod
     def add_template_test(self, f: Callable[..., bool], name: str | None = None) -> None:
+        """Register ``f`` as a Jinja2 test, named ``name`` or after the function."""
         self.jinja_env.tests[name or f.__name__] = f
 
     @setupmethod
@@ -284,6 +290,7 @@ class AppBase(Scaffold):
 
     @setupmethod
     def add_template_global(self, f: Callable[..., Any], name: str | None = None) -> None:
+        """Register ``f`` as a Jinja2 global, named ``name`` or after the function."""
         self.jinja_env.globals[name or f.__name__] = f
 
     # -- setup -------------------------------------------------------------------
@@ -453,8 +460,16 @@ class AppBase(Scaffold):
 
         ``with app.test_request_context("/?page=2", method="POST", json={...}):``
         """
-        from .testing import build_scope
-
+        try:
+            from .testing import build_scope
+        except ModuleNotFoundError as exc:  # httpx is in the test extra only
+            if exc.name != "httpx":
+                raise
+            raise ModuleNotFoundError(
+                "test_request_context() encodes its made-up request with httpx: "
+                "pip install httpx (or microasgi[test]).",
+                name="httpx",
+            ) from exc
         scope, body = build_scope(self._app, *args, **kwargs)
         return self.request_context(scope, body)
 
@@ -544,7 +559,12 @@ class AppBase(Scaffold):
 
 
 def _parse_form_now(app: MicroASGI, request: Request) -> None:
-    """Parse a form body outside the event loop (for ``test_request_context``)."""
+    """Parse a form body now, with an event loop of its own (for ``test_request_context``).
+
+    Inside a running loop (``async with app.test_request_context(...)`` in an
+    async test) that loop cannot be re-entered, so the parse runs on a loop in a
+    thread of its own; the body is in memory, so the wait is short.
+    """
 
     async def parse() -> None:
         token = _cv_app.set(AppContext(app))
@@ -553,7 +573,24 @@ def _parse_form_now(app: MicroASGI, request: Request) -> None:
         finally:
             _cv_app.reset(token)
 
-    anyio.run(parse)
+    try:
+        anyio.get_current_task()
+    except RuntimeError:  # no event loop running in this thread
+        anyio.run(parse)
+        return
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            anyio.run(parse)
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="microasgi-form-parse")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
 
 
 def _has_level_handler(logger: logging.Logger) -> bool:

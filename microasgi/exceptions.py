@@ -323,11 +323,8 @@ class PreconditionRequired(HTTPException):
     description = "This request is required to be conditional."
 
 
-class TooManyRequests(HTTPException):
-    """429; ``retry_after`` (seconds) becomes a ``Retry-After`` header."""
-
-    code = 429
-    description = "This user has exceeded an allotted request count. Try again later."
+class _RetryAfter(HTTPException):
+    """An error whose ``retry_after`` (seconds, or a datetime) becomes a ``Retry-After`` header."""
 
     def __init__(
         self,
@@ -350,6 +347,13 @@ class TooManyRequests(HTTPException):
         elif self.retry_after is not None:
             headers.append(("Retry-After", str(int(self.retry_after))))
         return headers
+
+
+class TooManyRequests(_RetryAfter):
+    """429; ``retry_after`` (seconds, or a datetime) becomes a ``Retry-After`` header."""
+
+    code = 429
+    description = "This user has exceeded an allotted request count. Try again later."
 
 
 class RequestHeaderFieldsTooLarge(HTTPException):
@@ -396,8 +400,8 @@ class BadGateway(HTTPException):
     description = "The proxy server received an invalid response from an upstream server."
 
 
-class ServiceUnavailable(HTTPException):
-    """503 Service Unavailable."""
+class ServiceUnavailable(_RetryAfter):
+    """503; ``retry_after`` (seconds, or a datetime) becomes a ``Retry-After`` header."""
 
     code = 503
     description = "The server is temporarily unable to service your request."
@@ -480,15 +484,26 @@ def coerce_http_exception(exc: BaseException) -> HTTPException | None:
     code = getattr(exc, "code", None)
     if not isinstance(code, int):
         return None
+    new_url = getattr(exc, "new_url", None)
+    if isinstance(new_url, str):  # werkzeug's RequestRedirect: a redirect to follow
+        redirect = RequestRedirect(new_url)
+        redirect.code = code
+        redirect.__cause__ = exc
+        return redirect
     cls = default_exceptions.get(code, HTTPException)
     ours = cls.__new__(cls)
     HTTPException.__init__(ours, getattr(exc, "description", None))
     ours.code = code
-    if code == 405:
+    # What the class's __init__ would have set (its headers are built from it).
+    if code == 401:
+        # werkzeug holds WWWAuthenticate objects: their str() is the header value.
+        challenges = getattr(exc, "www_authenticate", None) or ()
+        ours.www_authenticate = [str(value) for value in challenges]  # type: ignore[attr-defined]
+    elif code == 405:
         ours.valid_methods = sorted(getattr(exc, "valid_methods", None) or ())  # type: ignore[attr-defined]
     elif code == 416:
         ours.length = getattr(exc, "length", None)  # type: ignore[attr-defined]
-    elif code == 429:
+    elif code in (429, 503):
         ours.retry_after = getattr(exc, "retry_after", None)  # type: ignore[attr-defined]
     elif code == 500:
         ours.original_exception = getattr(exc, "original_exception", None)  # type: ignore[attr-defined]

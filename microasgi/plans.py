@@ -73,7 +73,7 @@ class RoutePlan:
         websocket = rule.websocket if rule is not None else websocket
         self.blueprints = names
         scopes = (None, *reversed(names))  # app first, then outer to inner blueprints
-        self.preprocessors = tuple(
+        self.preprocessors = _hooks(
             chain.from_iterable(app.url_value_preprocessors[s] for s in scopes)
         )
         before = app.before_websocket_funcs if websocket else app.before_request_funcs

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json as _json
 import re
+import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from contextlib import suppress
 from datetime import datetime, timedelta, timezone
@@ -30,6 +31,7 @@ import anyio.lowlevel
 from .bridge import iterate_in_threads, run_in_request_thread
 from .datastructures import ResponseHeaders, header_pair
 from .exceptions import InternalServerError
+from .globals import _cv_app
 from .typing import ASGIApp, HeadersValue, Message, Receive, Scope, Send, StatusValue
 
 _TEXT_TYPES = frozenset(
@@ -210,6 +212,7 @@ class Response:
 
     @property
     def content_type(self) -> str | None:
+        """The ``Content-Type`` header, parameters included (``None`` if unset)."""
         return self.headers.get("content-type")  # type: ignore[no-any-return]
 
     @content_type.setter
@@ -225,6 +228,7 @@ class Response:
 
     @property
     def location(self) -> str | None:
+        """The ``Location`` header (a redirect's target), or ``None`` if unset."""
         return self.headers.get("location")  # type: ignore[no-any-return]
 
     @location.setter
@@ -289,6 +293,7 @@ class Response:
 
     @property
     def json(self) -> Any:
+        """The body parsed as JSON, or ``None`` when it is not JSON (:meth:`get_json`)."""
         return self.get_json()
 
     # -- cookies ---------------------------------------------------------------
@@ -338,7 +343,26 @@ class Response:
             if attr is None or attr is False:
                 continue
             parts.append(name if attr is True else f"{name}={attr}")
-        self.headers.add("Set-Cookie", "; ".join(parts))
+        cookie = "; ".join(parts)
+        limit = self.max_cookie_size
+        if limit and len(cookie) > limit:
+            # Browsers drop such a cookie without a word; say so here, as Flask does.
+            warnings.warn(
+                f"The {key!r} cookie is {len(cookie)} bytes, more than the {limit} bytes"
+                " browsers keep (MAX_COOKIE_SIZE): they may silently ignore it.",
+                stacklevel=2,
+            )
+        self.headers.add("Set-Cookie", cookie)
+
+    @property
+    def max_cookie_size(self) -> int:
+        """The largest ``Set-Cookie`` value :meth:`set_cookie` accepts without a warning.
+
+        The app's ``MAX_COOKIE_SIZE`` (4093 outside an app), as in Flask; 0 turns
+        the warning off.
+        """
+        ctx = _cv_app.get(None)
+        return int(ctx.app.config["MAX_COOKIE_SIZE"]) if ctx is not None else 4093
 
     def delete_cookie(
         self,

@@ -32,6 +32,7 @@ from microasgi import (
     make_response,
     request,
     url_for,
+    websocket,
 )
 from microasgi.converters import BaseConverter
 
@@ -713,6 +714,34 @@ def test_url_value_preprocessor_and_url_defaults(app: MicroASGI, client: Any, ki
 
     assert client.get("/de/").text == "de /de/ /de/about?page=2"
     assert client.get("/en/about").text == "about en /fr/"
+
+
+@KIND
+def test_async_url_value_preprocessor_is_awaited(app: MicroASGI, client: Any, kind: str) -> None:
+    # One that does I/O (here a sleep) to load what the URL names.
+    @app.url_value_preprocessor
+    async def load_user(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        await anyio.sleep(0)
+        g.user = f"user {values.pop('user_id')}" if values else None
+
+    def profile() -> str:
+        return g.user
+
+    app.add_url_rule("/users/<int:user_id>", view_func=as_kind(kind, profile))
+    assert client.get("/users/7").text == "user 7"
+
+
+def test_async_url_value_preprocessor_on_a_websocket(app: MicroASGI, client: Any) -> None:
+    @app.url_value_preprocessor
+    async def load_room(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        g.room = values.pop("room") if values else None
+
+    @app.websocket("/rooms/<room>")
+    async def room() -> None:
+        await websocket.send(f"joined {g.room}")
+
+    with client.websocket_connect("/rooms/blue") as ws:
+        assert ws.receive_text() == "joined blue"
 
 
 def test_url_map_is_endpoint_expecting(app: MicroASGI, client: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 import threading
 import time
@@ -256,6 +257,22 @@ async def test_test_request_context_async_with_block(app: MicroASGI) -> None:
         assert request.path == "/async"
     assert seen == ["/async"]
     assert not has_request_context()
+
+
+async def test_test_request_context_parses_a_form_inside_a_running_loop(app: MicroASGI) -> None:
+    # The form is parsed when the context is made; the running loop cannot be
+    # re-entered for it (an async test, an async CLI command).
+    async with app.test_request_context("/", method="POST", data={"a": "1", "b": "2"}):
+        assert request.form.to_dict() == {"a": "1", "b": "2"}
+    data = {"a": "1", "upload": (io.BytesIO(b"hello"), "notes.txt")}  # as Flask's client
+    async with app.test_request_context("/", method="POST", data=data):
+        assert request.form["a"] == "1"
+        assert request.files["upload"].read() == b"hello"
+
+
+def test_test_request_context_parses_a_form_without_a_loop(app: MicroASGI) -> None:
+    with app.test_request_context("/", method="POST", data={"a": "1"}):
+        assert request.form["a"] == "1"
 
 
 def test_app_context_inside_a_request_is_one_without_the_request(

@@ -554,6 +554,92 @@ def test_werkzeug_exception_handled_by_its_class(app: MicroASGI, client: Any) ->
     assert client.get("/missing").data == b"by werkzeug class"
 
 
+def test_real_werkzeug_exceptions_keep_their_headers(app: MicroASGI, client: Any) -> None:
+    # werkzeug comes with Flask in the test extra: the real classes, whose __init__
+    # sets what their headers are built from.
+    from werkzeug.datastructures import WWWAuthenticate
+    from werkzeug.exceptions import ServiceUnavailable, Unauthorized
+    from werkzeug.routing import RequestRedirect as WerkzeugRedirect
+
+    challenge = WWWAuthenticate("basic", {"realm": "admin"})
+    add_view(app, "/401", raiser(Unauthorized("Log in", www_authenticate=challenge)), "async")
+    add_view(app, "/503", raiser(ServiceUnavailable(retry_after=30)), "async")
+    add_view(app, "/308", raiser(WerkzeugRedirect("http://example.org/moved")), "async")
+
+    response = client.get("/401")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == str(challenge)  # werkzeug's rendering
+    assert response.headers["WWW-Authenticate"].startswith("Basic realm=")
+    assert response.data == page(401, "Unauthorized", "Log in")
+    response = client.get("/503")
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "30")
+    response = client.get("/308")
+    assert (response.status_code, response.location) == (308, "http://example.org/moved")
+
+
+def test_abort_503_with_retry_after(app: MicroASGI, client: Any) -> None:
+    @app.get("/")
+    async def index() -> str:
+        abort(503, retry_after=120)
+
+    response = client.get("/")
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "120")
+
+
+def test_trap_http_exceptions(app: MicroASGI, client: Any) -> None:
+    @app.errorhandler(404)
+    def not_found(error: Any) -> Any:
+        return "handled", 404
+
+    @app.get("/forbidden")
+    async def forbidden() -> str:
+        abort(403)
+
+    assert client.get("/forbidden").status_code == 403
+    app.config["TRAP_HTTP_EXCEPTIONS"] = True
+    with pytest.raises(Forbidden):
+        client.get("/forbidden")
+    # An error with a handler is still handled; outside tests a trapped one is a 500.
+    assert client.get("/missing").data == b"handled"
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert client.get("/forbidden").status_code == 500
+
+
+@pytest.mark.parametrize(
+    ("trap", "debug", "trapped"),
+    [
+        (True, False, {"key", "bad"}),
+        (False, True, set()),
+        (None, True, {"key"}),  # unset: in debug mode, a missing key only
+        (None, False, set()),
+    ],
+)
+def test_trap_bad_request_errors(
+    app: MicroASGI, client: Any, trap: bool | None, debug: bool, trapped: set[str]
+) -> None:
+    app.config.update(TRAP_BAD_REQUEST_ERRORS=trap, DEBUG=debug)
+
+    @app.get("/key")
+    async def key() -> str:
+        return request.args["missing"]
+
+    @app.get("/bad")
+    async def bad() -> str:
+        abort(400)
+
+    @app.get("/forbidden")
+    async def forbidden() -> str:
+        abort(403)
+
+    for name in ("key", "bad"):
+        if name in trapped:
+            with pytest.raises(BadRequest):
+                client.get(f"/{name}")
+        else:
+            assert client.get(f"/{name}").status_code == 400
+    assert client.get("/forbidden").status_code == 403  # not a 400: never trapped here
+
+
 def test_non_werkzeug_exception_with_code_is_not_http(app: MicroASGI, client: Any) -> None:
     class LooksLikeHTTP(Exception):
         code = 404

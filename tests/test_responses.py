@@ -874,6 +874,20 @@ async def test_set_cookie_never_emits_newlines(field: str) -> None:
         assert b"\n" not in value
 
 
+def test_set_cookie_warns_past_max_cookie_size(app: MicroASGI) -> None:
+    response = Response()
+    response.set_cookie("fits", "x" * 4000)  # outside an app: 4093 bytes
+    with pytest.warns(UserWarning, match="'big' cookie is 4106 bytes, more than the 4093"):
+        response.set_cookie("big", "x" * 4094)  # + "big=" + "; Path=/"
+    assert len(response.headers.getlist("Set-Cookie")) == 2  # set all the same
+    app.config["MAX_COOKIE_SIZE"] = 100
+    with app.app_context():
+        with pytest.warns(UserWarning, match="more than the 100 bytes"):
+            response.set_cookie("small", "x" * 100)
+        app.config["MAX_COOKIE_SIZE"] = 0  # no limit
+        response.set_cookie("any", "x" * 10_000)
+
+
 def test_several_cookies() -> None:
     response = Response()
     response.set_cookie("a", "1")
