@@ -323,6 +323,7 @@ class Blueprint(Scaffold):
 
     @setupmethod
     def add_app_template_filter(self, f: Callable[..., Any], name: str | None = None) -> None:
+        """Register ``f`` as an app-wide template filter once the blueprint is registered."""
         self.record_once(lambda state: state.app.add_template_filter(f, name=name))
 
     @setupmethod
@@ -332,6 +333,7 @@ class Blueprint(Scaffold):
 
     @setupmethod
     def add_app_template_test(self, f: Callable[..., bool], name: str | None = None) -> None:
+        """Register ``f`` as an app-wide template test once the blueprint is registered."""
         self.record_once(lambda state: state.app.add_template_test(f, name=name))
 
     @setupmethod
@@ -341,4 +343,5 @@ class Blueprint(Scaffold):
 
     @setupmethod
     def add_app_template_global(self, f: Callable[..., Any], name: str | None = None) -> None:
+        """Register ``f`` as an app-wide template global once the blueprint is registered."""
         self.record_once(lambda state: state.app.add_template_global(f, name=name))

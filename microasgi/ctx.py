@@ -133,6 +133,7 @@ class AppContext:
 
     @property
     def session(self) -> SessionMixin:
+        """The session, opened on first use (a null session if the interface returns none)."""
         session = self._session
         if session is None:
             connection = self.request if self.request is not None else self.websocket

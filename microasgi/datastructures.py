@@ -182,6 +182,7 @@ class ResponseHeaders(_StarletteMutableHeaders):
         self.raw.append(header_pair(key, value))
 
     def append(self, key: str, value: str) -> None:
+        """Append a header, like :meth:`add` without parameters."""
         self.add(key, value)
 
     def extend(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
@@ -205,6 +206,7 @@ class ResponseHeaders(_StarletteMutableHeaders):
                     replaced.add(lowered)
 
     def setdefault(self, key: str, value: str) -> str:
+        """The first ``key`` header's value, set to ``value`` first if missing."""
         _check_header(key, str(value))
         return super().setdefault(key, str(value))
 
@@ -248,9 +250,11 @@ class FileStorage:
         return self._upload.size or 0
 
     def read(self, size: int = -1) -> bytes:
+        """Read up to ``size`` bytes from the stream (all the rest by default)."""
         return self.stream.read(size)
 
     def seek(self, offset: int, whence: int = 0) -> int:
+        """Move the stream's position; returns the new position."""
         return self.stream.seek(offset, whence)
 
     def save(self, dst: str | os.PathLike[str] | IO[bytes], buffer_size: int = 16384) -> None:
@@ -263,6 +267,7 @@ class FileStorage:
             shutil.copyfileobj(self.stream, dst, buffer_size)
 
     def close(self) -> None:
+        """Close the uploaded file's stream."""
         self.stream.close()
 
     def __bool__(self) -> bool:
@@ -343,10 +348,12 @@ class MIMEAccept:
 
     @property
     def accept_html(self) -> bool:
+        """Whether the client accepts HTML (``text/html`` or ``application/xhtml+xml``)."""
         return "text/html" in self or "application/xhtml+xml" in self
 
     @property
     def accept_json(self) -> bool:
+        """Whether the client accepts ``application/json``."""
         return "application/json" in self
 
     def __iter__(self) -> Iterator[tuple[str, float]]:

@@ -330,6 +330,7 @@ class Request:
 
     @property
     def is_secure(self) -> bool:
+        """Whether the request came over HTTPS (or WSS)."""
         return self.scheme in ("https", "wss")
 
     @cached_property
@@ -410,6 +411,7 @@ class Request:
 
     @property
     def content_type(self) -> str | None:
+        """The ``Content-Type`` header, or ``None`` if missing."""
         return self.headers.get("content-type")  # type: ignore[no-any-return]
 
     @cached_property
@@ -447,6 +449,7 @@ class Request:
 
     @property
     def user_agent(self) -> str:
+        """The ``User-Agent`` header as a string (empty if missing)."""
         return self.headers.get("user-agent", "")  # type: ignore[no-any-return]
 
     @property

@@ -134,6 +134,7 @@ class Scaffold:
 
     @property
     def has_static_folder(self) -> bool:
+        """Whether a :attr:`static_folder` is set."""
         return self.static_folder is not None
 
     @property
@@ -229,6 +230,7 @@ class Scaffold:
         provide_automatic_options: bool | None = None,
         **options: Any,
     ) -> None:
+        """Register ``view_func`` for ``rule``; the app and the blueprint each provide it."""
         raise NotImplementedError
 
     @setupmethod

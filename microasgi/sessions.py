@@ -126,33 +126,43 @@ class SessionInterface:
     null_session_class = NullSession
 
     def make_null_session(self, app: MicroASGI) -> NullSession:
+        """A new ``null_session_class``, used when :meth:`open_session` returns ``None``."""
         return self.null_session_class()
 
     def is_null_session(self, obj: object) -> bool:
+        """Whether ``obj`` is a null session (a ``null_session_class`` instance)."""
         return isinstance(obj, self.null_session_class)
 
     def get_cookie_name(self, app: MicroASGI) -> str:
+        """The session cookie's name: ``SESSION_COOKIE_NAME``."""
         return app.config["SESSION_COOKIE_NAME"]  # type: ignore[no-any-return]
 
     def get_cookie_domain(self, app: MicroASGI) -> str | None:
+        """The cookie's ``Domain``: ``SESSION_COOKIE_DOMAIN`` (``None``: the current host only)."""
         return app.config["SESSION_COOKIE_DOMAIN"]  # type: ignore[no-any-return]
 
     def get_cookie_path(self, app: MicroASGI) -> str:
+        """The cookie's ``Path``: ``SESSION_COOKIE_PATH``, else ``APPLICATION_ROOT``."""
         return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]  # type: ignore[no-any-return]
 
     def get_cookie_httponly(self, app: MicroASGI) -> bool:
+        """Whether the cookie is ``HttpOnly``: ``SESSION_COOKIE_HTTPONLY``."""
         return app.config["SESSION_COOKIE_HTTPONLY"]  # type: ignore[no-any-return]
 
     def get_cookie_secure(self, app: MicroASGI) -> bool:
+        """Whether the cookie is ``Secure`` (HTTPS only): ``SESSION_COOKIE_SECURE``."""
         return app.config["SESSION_COOKIE_SECURE"]  # type: ignore[no-any-return]
 
     def get_cookie_samesite(self, app: MicroASGI) -> str | None:
+        """The cookie's ``SameSite``: ``SESSION_COOKIE_SAMESITE`` (``None`` leaves it out)."""
         return app.config["SESSION_COOKIE_SAMESITE"]  # type: ignore[no-any-return]
 
     def get_cookie_partitioned(self, app: MicroASGI) -> bool:
+        """Whether the cookie is ``Partitioned`` (CHIPS): ``SESSION_COOKIE_PARTITIONED``."""
         return app.config["SESSION_COOKIE_PARTITIONED"]  # type: ignore[no-any-return]
 
     def get_expiration_time(self, app: MicroASGI, session: SessionMixin) -> datetime | None:
+        """Now plus ``PERMANENT_SESSION_LIFETIME`` for a permanent session, else ``None``."""
         if session.permanent:
             return datetime.now(timezone.utc) + app.permanent_session_lifetime
         return None
@@ -164,9 +174,11 @@ class SessionInterface:
         )
 
     def open_session(self, app: MicroASGI, request: Any) -> SessionMixin | None:
+        """Load the session for ``request`` (``None``: use a null session); subclasses do it."""
         raise NotImplementedError()
 
     def save_session(self, app: MicroASGI, session: SessionMixin, response: Response) -> None:
+        """Store ``session`` at the end of the request (say, in a cookie); subclasses do it."""
         raise NotImplementedError()
 
 
@@ -222,9 +234,11 @@ class TaggedJSONSerializer:
         return obj
 
     def dumps(self, value: Any) -> str:
+        """``value`` as compact JSON, with the types JSON lacks tagged."""
         return _json_dumps(self._tag(value), separators=(",", ":"))
 
     def loads(self, value: str | bytes) -> Any:
+        """Parse JSON written by :meth:`dumps`, restoring the tagged types."""
         return json.loads(value, object_hook=self._untag)
 
 
@@ -241,6 +255,7 @@ class SecureCookieSessionInterface(SessionInterface):
     session_class = SecureCookieSession
 
     def get_signing_serializer(self, app: MicroASGI) -> URLSafeTimedSerializer | None:
+        """The cookie signer for ``SECRET_KEY`` (fallbacks verify), or ``None`` without a key."""
         if not app.secret_key:
             return None
         keys: list[str | bytes] = [app.secret_key]

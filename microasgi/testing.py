@@ -252,31 +252,38 @@ class TestResponse:
         return _status_line(self.status_code)
 
     def get_data(self, as_text: bool = False) -> Any:
+        """The body as bytes, or as text (UTF-8) with ``as_text=True``."""
         return self.data.decode() if as_text else self.data
 
     @property
     def text(self) -> str:
+        """The body decoded as UTF-8 text."""
         return self.data.decode()
 
     @property
     def mimetype(self) -> str | None:
+        """The content type without parameters, lower-cased (``None`` without the header)."""
         value = self.headers.get("content-type")
         return value.split(";", 1)[0].strip().lower() if value else None
 
     @property
     def content_type(self) -> str | None:
+        """The ``Content-Type`` header, or ``None`` if missing."""
         return self.headers.get("content-type")  # type: ignore[no-any-return]
 
     @property
     def content_length(self) -> int | None:
+        """The ``Content-Length`` header as an int (``None`` if missing or not a number)."""
         return self.headers.get("content-length", type=int)  # type: ignore[no-any-return]
 
     @property
     def location(self) -> str | None:
+        """The ``Location`` header as sent, or ``None`` if missing."""
         return self.headers.get("location")  # type: ignore[no-any-return]
 
     @property
     def is_json(self) -> bool:
+        """Whether the content type is JSON (``application/json`` or any ``+json`` type)."""
         mimetype = self.mimetype or ""
         return mimetype == "application/json" or mimetype.endswith("+json")
 
@@ -293,6 +300,7 @@ class TestResponse:
 
     @property
     def json(self) -> Any:
+        """The body parsed as JSON, or ``None`` when it is not JSON (:meth:`get_json`)."""
         return self.get_json()
 
     def __repr__(self) -> str:
@@ -504,6 +512,7 @@ class WebsocketConnection(TypedMessages):
         await self._to_app_send.send({"type": "websocket.receive", key: data})
 
     async def send_json(self, data: Any) -> None:
+        """Send ``data`` as a JSON text message to the app."""
         await self.send(jsonlib.dumps(data))
 
     async def receive(self) -> str | bytes:
@@ -571,33 +580,43 @@ class WebsocketSession:
 
     @property
     def accepted_subprotocol(self) -> str | None:
+        """The subprotocol the app accepted, or ``None``."""
         return self._conn.accepted_subprotocol
 
     def send(self, data: str | bytes) -> None:
+        """Send a text or bytes message to the app."""
         self._portal.call(self._conn.send, data)
 
     def send_text(self, data: str) -> None:
+        """Send a text message to the app."""
         self._portal.call(self._conn.send_text, data)
 
     def send_bytes(self, data: bytes) -> None:
+        """Send a bytes message to the app."""
         self._portal.call(self._conn.send_bytes, data)
 
     def send_json(self, data: Any) -> None:
+        """Send ``data`` as a JSON text message to the app."""
         self._portal.call(self._conn.send_json, data)
 
     def receive(self) -> str | bytes:
+        """The app's next message; ``WebsocketDisconnect`` once it closed the socket."""
         return self._portal.call(self._conn.receive)
 
     def receive_text(self) -> str:
+        """The app's next message as text (a bytes message is decoded as UTF-8)."""
         return self._portal.call(self._conn.receive_text)
 
     def receive_bytes(self) -> bytes:
+        """The app's next message as bytes (a text message is encoded as UTF-8)."""
         return self._portal.call(self._conn.receive_bytes)
 
     def receive_json(self) -> Any:
+        """The app's next message parsed as JSON."""
         return self._portal.call(self._conn.receive_json)
 
     def close(self, code: int = 1000) -> None:
+        """Close from the client side (the app's receive raises ``WebsocketDisconnect``)."""
         self._portal.call(self._conn.close, code)
 
 

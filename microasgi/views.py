@@ -114,4 +114,5 @@ class MethodView(View):
         return await run_in_request_thread(lambda: handler(**kwargs))
 
     def dispatch_request(self, **kwargs: Any) -> Any:
+        """Raises ``RuntimeError``: a MethodView dispatches asynchronously (see :meth:`as_view`)."""
         raise RuntimeError("MethodView dispatches asynchronously; call it through as_view().")

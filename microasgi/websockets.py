@@ -62,9 +62,11 @@ class TypedMessages:
     """
 
     async def receive(self) -> str | bytes:
+        """The next message, text or bytes; subclasses provide it."""
         raise NotImplementedError
 
     async def send(self, data: str | bytes) -> None:
+        """Send a text (``str``) or binary (``bytes``) message; subclasses provide it."""
         raise NotImplementedError
 
     async def receive_text(self) -> str:
@@ -82,9 +84,11 @@ class TypedMessages:
         return json.loads(await self.receive())
 
     async def send_text(self, data: str) -> None:
+        """Send ``data`` as a text message."""
         await self.send(str(data))
 
     async def send_bytes(self, data: bytes) -> None:
+        """Send ``data`` as a binary message."""
         await self.send(bytes(data))
 
 
@@ -127,25 +131,30 @@ class Websocket(TypedMessages):
 
     @cached_property
     def cookies(self) -> dict[str, str]:
+        """Cookies sent with the handshake request."""
         cookie = self.headers.get("cookie")
         return cookie_parser(cookie) if cookie else {}
 
     @property
     def scheme(self) -> str:
+        """``ws`` or ``wss`` (``ws`` when the server does not say)."""
         return self.scope.get("scheme", "ws")  # type: ignore[no-any-return]
 
     @property
     def host(self) -> str:
+        """The ``Host`` header, or ``localhost`` when it is missing or empty."""
         return self.headers.get("host") or "localhost"
 
     @property
     def url(self) -> str:
+        """The full URL, with the query string (``ws://host/path?q=x``)."""
         query = self.scope.get("query_string", b"").decode("latin-1")
         url = f"{self.scheme}://{self.host}{quote(self.root_path + self.path)}"
         return f"{url}?{query}" if query else url
 
     @property
     def remote_addr(self) -> str | None:
+        """The client's address as the server saw it (``None`` if unknown)."""
         client = self.scope.get("client")
         return client[0] if client else None
 
@@ -156,15 +165,18 @@ class Websocket(TypedMessages):
 
     @property
     def endpoint(self) -> str | None:
+        """The matched rule's endpoint, or ``None``."""
         return self.url_rule.endpoint if self.url_rule is not None else None
 
     @property
     def blueprints(self) -> list[str]:
+        """Names of the blueprints handling this websocket, innermost first."""
         names = self._blueprints if self._blueprints is not None else blueprint_chain(self.endpoint)
         return list(names)
 
     @property
     def blueprint(self) -> str | None:
+        """The (dotted) name of the innermost blueprint handling this websocket, if any."""
         names = self.blueprints
         return names[0] if names else None
 
