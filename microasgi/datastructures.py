@@ -277,6 +277,37 @@ class FileStorage:
         return f"<FileStorage: {self.filename!r} ({self.content_type!r})>"
 
 
+class UserAgent:
+    """The ``User-Agent`` header, as Flask's ``request.user_agent`` (Werkzeug's ``UserAgent``).
+
+    ``string`` is the header. ``platform``, ``browser``, ``version`` and
+    ``language`` are ``None``, as in Werkzeug since 2.1: set
+    ``Request.user_agent_class`` to a subclass that parses the string to fill
+    them in (a user-agent library's job, not the framework's).
+    """
+
+    platform: str | None = None
+    browser: str | None = None
+    version: str | None = None
+    language: str | None = None
+
+    def __init__(self, string: str) -> None:
+        self.string = string
+
+    def to_header(self) -> str:
+        """The header value: :attr:`string`."""
+        return self.string
+
+    def __str__(self) -> str:
+        return self.string
+
+    def __bool__(self) -> bool:
+        return bool(self.browser)  # as Werkzeug's: true once a parser found a browser
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.browser!r}/{self.version!r}>"
+
+
 class MIMEAccept:
     """The parsed ``Accept`` header: ``request.accept_mimetypes``.
 

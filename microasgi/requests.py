@@ -27,7 +27,14 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import cookie_parser
 
 from .bridge import run_sync
-from .datastructures import CombinedMultiDict, FileStorage, Headers, MIMEAccept, MultiDict
+from .datastructures import (
+    CombinedMultiDict,
+    FileStorage,
+    Headers,
+    MIMEAccept,
+    MultiDict,
+    UserAgent,
+)
 from .exceptions import (
     BadRequest,
     HTTPException,
@@ -274,6 +281,8 @@ class Request:
     _files: MultiDict[FileStorage] | None = None
     _form_error: HTTPException | None = None
     _json: Any = _MISSING  # the parsed JSON body, once get_json() ran
+    #: What :attr:`user_agent` is made with; a subclass may parse the string.
+    user_agent_class: type[UserAgent] = UserAgent
 
     def __init__(self, scope: Scope, receive: Receive | None = None) -> None:
         self.scope = scope
@@ -447,10 +456,10 @@ class Request:
         """The parsed ``Accept`` header."""
         return MIMEAccept(self.headers.get("accept"))
 
-    @property
-    def user_agent(self) -> str:
-        """The ``User-Agent`` header as a string (empty if missing)."""
-        return self.headers.get("user-agent", "")  # type: ignore[no-any-return]
+    @cached_property
+    def user_agent(self) -> UserAgent:
+        """The ``User-Agent`` header, as a :attr:`user_agent_class` (``.string`` is the value)."""
+        return self.user_agent_class(self.headers.get("user-agent", ""))
 
     @property
     def max_content_length(self) -> int | None:

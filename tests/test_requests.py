@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from microasgi import MicroASGI, request
-from microasgi.datastructures import FileStorage, MultiDict
+from microasgi import MicroASGI, Request, request
+from microasgi.datastructures import FileStorage, MultiDict, UserAgent
 
 from .asgi import Wire
 from .asgi import http_scope as asgi_scope
@@ -379,6 +379,48 @@ def test_is_json(app: MicroASGI, client: Any, content_type: str, expected: bool)
 
     response = client.post("/j", data=b"{}", content_type=content_type)
     assert response.get_json() == {"is_json": expected}
+
+
+def test_user_agent_as_flasks(app: MicroASGI, client: Any) -> None:
+    @app.get("/ua")
+    def ua() -> dict[str, Any]:
+        agent = request.user_agent
+        return {
+            "string": agent.string,
+            "str": str(agent),
+            "header": agent.to_header(),
+            "browser": agent.browser,
+            "bool": bool(agent),  # as Werkzeug's: no parser, no browser, false
+        }
+
+    response = client.get("/ua", headers={"User-Agent": "curl/8.5"})
+    assert response.get_json() == {
+        "string": "curl/8.5",
+        "str": "curl/8.5",
+        "header": "curl/8.5",
+        "browser": None,
+        "bool": False,
+    }
+    assert client.get("/ua", headers={"User-Agent": ""}).get_json()["string"] == ""
+
+
+def test_user_agent_class_may_parse(app: MicroASGI, client: Any) -> None:
+    class ParsingAgent(UserAgent):
+        def __init__(self, string: str) -> None:
+            super().__init__(string)
+            self.browser, _, self.version = string.partition("/")
+
+    class ParsingRequest(Request):
+        user_agent_class = ParsingAgent
+
+    app.request_class = ParsingRequest
+
+    @app.get("/ua")
+    async def ua() -> str:
+        agent = request.user_agent
+        return f"{agent.browser} {agent.version} {bool(agent)}"
+
+    assert client.get("/ua", headers={"User-Agent": "curl/8.5"}).text == "curl 8.5 True"
 
 
 def test_accept_mimetypes(app: MicroASGI, client: Any) -> None:

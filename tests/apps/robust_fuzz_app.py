@@ -79,7 +79,7 @@ def _request_summary() -> dict[str, Any]:
         "mimetype_params": request.mimetype_params,
         "is_json": request.is_json,
         "accept_html": request.accept_mimetypes.best_match(["text/html", "application/json"]),
-        "user_agent": request.user_agent,
+        "user_agent": request.user_agent.string,
         "remote_addr": request.remote_addr,
         "endpoint": request.endpoint,
         "blueprint": request.blueprint,
