@@ -58,6 +58,17 @@ class ClientDisconnected(Exception):
     """The client went away before its request body was read in full."""
 
 
+def connection_host(header: str | None, scope: Scope, secure: bool) -> str:
+    """The ``Host`` header, or else the server's address (its port only if not the default)."""
+    if header:
+        return header
+    server = scope.get("server")
+    if not server:
+        return "localhost"
+    name, port = server[0], server[1]
+    return name if port in (None, 443 if secure else 80) else f"{name}:{port}"
+
+
 def host_is_trusted(host: str, trusted: list[str] | tuple[str, ...]) -> bool:
     """Whether ``host`` (``name`` or ``name:port``) matches a ``TRUSTED_HOSTS`` entry.
 
@@ -345,15 +356,7 @@ class Request:
     @cached_property
     def host(self) -> str:
         """The ``Host`` header, or the server address when it is missing."""
-        host = self.headers.get("host")
-        if host:
-            return host  # type: ignore[no-any-return]
-        server = self.scope.get("server")
-        if not server:
-            return "localhost"
-        name, port = server[0], server[1]
-        default = 443 if self.is_secure else 80
-        return name if port in (None, default) else f"{name}:{port}"
+        return connection_host(self.headers.get("host"), self.scope, self.is_secure)
 
     @property
     def host_url(self) -> str:

@@ -30,7 +30,7 @@ from starlette.requests import cookie_parser
 
 from .datastructures import Headers, MultiDict
 from .globals import _cv_app
-from .requests import _clean_text, blueprint_chain, strip_root_path
+from .requests import _clean_text, blueprint_chain, connection_host, strip_root_path
 from .typing import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -142,8 +142,8 @@ class Websocket(TypedMessages):
 
     @property
     def host(self) -> str:
-        """The ``Host`` header, or ``localhost`` when it is missing or empty."""
-        return self.headers.get("host") or "localhost"
+        """The ``Host`` header, or the server address when it is missing (as a request's)."""
+        return connection_host(self.headers.get("host"), self.scope, self.scheme == "wss")
 
     @property
     def url(self) -> str:

@@ -10,7 +10,7 @@ import pytest
 from microasgi import MicroASGI, abort, g, session, websocket
 from microasgi.blueprints import Blueprint
 from microasgi.testing import WebsocketDenied
-from microasgi.websockets import WebsocketDisconnect
+from microasgi.websockets import Websocket, WebsocketDisconnect
 
 
 def make_app() -> MicroASGI:
@@ -252,3 +252,28 @@ async def test_async_client_websocket() -> None:
 def test_websocket_local_outside_a_handler() -> None:
     with pytest.raises(RuntimeError, match="Working outside of websocket context"):
         websocket.path  # noqa: B018 - the attribute access is the test
+
+
+@pytest.mark.parametrize(
+    ("headers", "scheme", "server", "host"),
+    [
+        ([(b"host", b"chat.example")], "wss", ("10.0.0.1", 8443), "chat.example"),
+        ([], "wss", ("example.org", 8443), "example.org:8443"),
+        ([], "wss", ("example.org", 443), "example.org"),
+        ([], "ws", ("example.org", 80), "example.org"),
+        ([], "ws", None, "localhost"),
+    ],
+)
+def test_host_and_url_as_a_requests(
+    headers: list[tuple[bytes, bytes]], scheme: str, server: Any, host: str
+) -> None:
+    async def unused(*args: Any) -> Any:  # pragma: no cover
+        raise AssertionError
+
+    scope = {
+        "type": "websocket", "path": "/chat", "query_string": b"a=1", "headers": headers,
+        "scheme": scheme, "server": server,
+    }  # fmt: skip
+    ws = Websocket(scope, unused, unused)
+    assert ws.host == host
+    assert ws.url == f"{scheme}://{host}/chat?a=1"
