@@ -251,11 +251,8 @@ class MicroASGI(AppBase):
             return exc
 
     async def _dispatch_websocket(self, ws: Websocket, plan: RoutePlan) -> Any:
-        for preprocess, is_async in plan.preprocessors:
-            if is_async:
-                await preprocess(ws.endpoint, ws.view_args)
-            else:  # on the loop, as url_defaults functions: they only move values
-                preprocess(ws.endpoint, ws.view_args)
+        if plan.preprocessors:
+            await _preprocess(plan, ws.endpoint, ws.view_args)
         for hook, is_async in plan.before:
             rv = await hook() if is_async else await run_in_request_thread(hook)
             if rv is not None:
@@ -324,11 +321,8 @@ class MicroASGI(AppBase):
             else:
                 request._open_stream(config["MAX_CONTENT_LENGTH"])
             rv = None
-            for preprocess, is_async in plan.preprocessors:
-                if is_async:
-                    await preprocess(request.endpoint, request.view_args)
-                else:  # on the loop, as url_defaults functions: they only move values
-                    preprocess(request.endpoint, request.view_args)
+            if plan.preprocessors:
+                await _preprocess(plan, request.endpoint, request.view_args)
             for hook, is_async in plan.before:
                 rv = await hook() if is_async else await run_in_request_thread(hook)
                 if rv is not None:
@@ -809,3 +803,12 @@ def _describe(exc: BaseException) -> str:
 
 #: Flask's name, so a port can be an import change.
 Flask = MicroASGI
+
+
+async def _preprocess(plan: RoutePlan, endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Run the route's URL value preprocessors (step 4), app first."""
+    for preprocess, is_async in plan.preprocessors:
+        if is_async:
+            await preprocess(endpoint, values)
+        else:  # on the loop, as url_defaults functions: they only move values
+            preprocess(endpoint, values)
