@@ -50,7 +50,6 @@ from .exceptions import (
     InternalServerError,
     NotFound,
     RequestRedirect,
-    SecurityError,
     coerce_http_exception,
 )
 from .globals import _cv_app
@@ -60,7 +59,7 @@ from .requests import (
     ClientDisconnected,
     Request,
     blueprint_lineage,
-    host_is_trusted,
+    check_host,
 )
 from .responses import _HTML, ASGIResponse, Response, client_gone
 from .scaffold import is_async_callable
@@ -241,11 +240,10 @@ class MicroASGI(AppBase):
         self, connection: Request | Websocket, method: str, websocket: bool = False
     ) -> Any:
         """``(rule, values)``, or the HTTP error to answer: an untrusted Host, a 404..."""
-        trusted = self.config["TRUSTED_HOSTS"]
+        error = check_host(connection.scope["headers"], self.config["TRUSTED_HOSTS"])
+        if error is not None:
+            return error
         try:
-            if trusted and not host_is_trusted(connection.headers.get("host", ""), trusted):
-                # Refused before anything is built from it (url_for(_external=True)).
-                return SecurityError("The Host header is not trusted.")
             return self.url_map.find(connection.path, method, websocket)
         except HTTPException as exc:  # a converter may abort() too, as in Flask
             return exc

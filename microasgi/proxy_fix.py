@@ -22,6 +22,7 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
+from .requests import valid_host
 from .typing import ASGIApp, Receive, Scope, Send
 
 __all__ = ["ORIG_SCOPE_KEY", "ProxyFix"]
@@ -36,10 +37,6 @@ _HEADERS = {
     b"x-forwarded-port": "port",
     b"x-forwarded-prefix": "prefix",
 }
-# Host names (letters, digits, dots, hyphens, underscores: Docker service names
-# have them) or a bracketed IPv6 address, with an optional port. Anything else
-# (a path, user info, spaces) would end up inside URLs that url_for builds.
-_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::[0-9]{1,5})?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -130,7 +127,8 @@ class ProxyFix:
         # Anything else (a typo, "ftp", a forged "javascript") keeps the server's scheme.
 
         host = values.get("host")
-        if host is not None and not _HOST.fullmatch(host):
+        # Anything but host[:port] (a path, user info) would end up in built URLs.
+        if host is not None and not (host.isascii() and valid_host(host.encode("ascii"))):
             host = None
         port = values.get("port")
         if port is not None and not (port.isdigit() and 0 < int(port) < 65536):

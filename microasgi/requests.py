@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import re
 import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator
 from functools import cached_property
@@ -39,6 +40,7 @@ from .exceptions import (
     BadRequest,
     HTTPException,
     RequestEntityTooLarge,
+    SecurityError,
     UnsupportedMediaType,
 )
 from .globals import _cv_app
@@ -67,6 +69,53 @@ def connection_host(header: str | None, scope: Scope, secure: bool) -> str:
         return "localhost"
     name, port = server[0], server[1]
     return name if port in (None, 443 if secure else 80) else f"{name}:{port}"
+
+
+# RFC 9110 7.2: Host = uri-host [":" port]. A host name (letters, digits, dots,
+# hyphens, and underscores, which Docker service names have) or a bracketed IPv6
+# address, then at most one numeric port. Anything else (user info as in
+# "example.com:80@evil.test", a second port, spaces, a path) would be copied into
+# every URL that url_for(_external=True) and redirects build from it.
+_HOST = re.compile(rb"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::([0-9]{1,5}))?")
+#: Host values already checked, and their text. Bounded: past it, each is checked again.
+_CHECKED_HOSTS: dict[bytes, str] = {}
+
+
+def valid_host(host: bytes) -> bool:
+    """Whether ``host`` is a valid ``Host`` header value: ``name``, ``name:port``, ``[v6]:port``."""
+    match = _HOST.fullmatch(host)
+    if match is None:
+        return False
+    port = match.group(1)
+    return port is None or 0 < int(port) <= 65535
+
+
+def check_host(headers: list[tuple[bytes, bytes]], trusted: Any) -> HTTPException | None:
+    """The error to answer for the request's ``Host`` header, or ``None`` if it is fine.
+
+    Several Host headers (RFC 9112 3.2) or an invalid one are a 400 whether or
+    not ``trusted`` (``TRUSTED_HOSTS``) is set; with it set, a missing or
+    untrusted one is a 400 too.
+    """
+    host: bytes | None = None
+    for name, value in headers:
+        if name == b"host":
+            if host is not None:
+                return BadRequest("The request has more than one Host header.")
+            host = value
+    if host is None:
+        return SecurityError("The request has no Host header.") if trusted else None
+    text = _CHECKED_HOSTS.get(host)
+    if text is None:
+        if not valid_host(host):
+            return BadRequest("The Host header is not a valid host name and port.")
+        text = host.decode("ascii")
+        if len(_CHECKED_HOSTS) < 1024:
+            _CHECKED_HOSTS[host] = text
+    if trusted and not host_is_trusted(text, trusted):
+        # Refused before anything is built from it (url_for(_external=True)).
+        return SecurityError("The Host header is not trusted.")
+    return None
 
 
 def host_is_trusted(host: str, trusted: list[str] | tuple[str, ...]) -> bool:

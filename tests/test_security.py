@@ -9,6 +9,8 @@ import pytest
 from microasgi import MicroASGI, Response, redirect, request, url_for
 from microasgi.requests import host_is_trusted
 
+from .asgi import Wire, http_scope
+
 
 def make_app() -> MicroASGI:
     app = MicroASGI("secure", static_folder=None)
@@ -52,6 +54,101 @@ def test_untrusted_host_is_400_and_never_reaches_url_for() -> None:
     assert forged.status_code == 400
     assert "attacker" not in forged.text
     assert built == ["http://shop.example/reset", "http://v2.api.example/reset"]
+
+
+_BAD_HOSTS = [
+    b"example.com:80@evil.test",  # user info: browsers would go to evil.test
+    b"user@example.com",
+    b"example.com:80:90",
+    b"example.com:http",
+    b"example.com:",
+    b"example.com:99999",
+    b"exa mple.com",
+    b"example.com/evil",
+    b"example.com\\evil.test",
+    b"example.com?x",
+    b"example.com#x",
+    b"",
+    b"[::1",
+    b"example.com\t",
+]
+
+
+def _reset_app(trusted: list[str] | None) -> tuple[MicroASGI, list[str]]:
+    app = make_app()
+    app.config["TRUSTED_HOSTS"] = trusted
+    built: list[str] = []
+
+    @app.get("/reset")
+    async def reset() -> str:
+        built.append(url_for("reset", _external=True))
+        return built[-1]
+
+    return app, built
+
+
+@pytest.mark.parametrize("trusted", [None, ["example.com"]], ids=["any-host", "trusted-hosts"])
+@pytest.mark.parametrize("host", _BAD_HOSTS)
+async def test_an_invalid_host_is_400_and_never_reaches_a_url(
+    host: bytes, trusted: list[str] | None
+) -> None:
+    app, built = _reset_app(trusted)
+    sc = http_scope("/reset")
+    sc["headers"] = [(b"host", host)]
+    wire = Wire()
+    await app(sc, wire.receive, wire.send)
+    assert wire.status == 400
+    assert b"evil" not in wire.body
+    assert built == []
+    # The app still serves a good host.
+    sc["headers"] = [(b"host", b"example.com:8080")]
+    wire = Wire()
+    await app(sc, wire.receive, wire.send)
+    assert wire.text == "http://example.com:8080/reset"
+
+
+@pytest.mark.parametrize(
+    "host", [b"example.com", b"EXAMPLE.com:8443", b"127.0.0.1:8000", b"[::1]:8000", b"my_db:5000"]
+)
+async def test_valid_hosts_are_served(host: bytes) -> None:
+    app, built = _reset_app(None)
+    sc = http_scope("/reset")
+    sc["headers"] = [(b"host", host)]
+    wire = Wire()
+    await app(sc, wire.receive, wire.send)
+    assert wire.status == 200
+    assert built == [f"http://{host.decode()}/reset"]
+
+
+async def test_two_host_headers_are_400() -> None:
+    # RFC 9112 3.2: a proxy and this app could each believe a different one.
+    app, built = _reset_app(None)
+    sc = http_scope("/reset", headers=[(b"host", b"evil.test")])
+    wire = Wire()
+    await app(sc, wire.receive, wire.send)
+    assert wire.status == 400
+    assert built == []
+
+
+def test_an_invalid_host_refuses_the_websocket_handshake() -> None:
+    from microasgi import websocket
+    from microasgi.testing import WebsocketDenied
+
+    app = make_app()
+
+    @app.websocket("/ws")
+    async def ws() -> None:
+        await websocket.send_text(websocket.host)
+
+    client = app.test_client()
+    with client.websocket_connect("/ws", headers={"Host": "chat.example"}) as conn:
+        assert conn.receive_text() == "chat.example"
+    with (
+        pytest.raises(WebsocketDenied) as refused,
+        client.websocket_connect("/ws", headers={"Host": "chat.example:1@evil.test"}),
+    ):
+        pass
+    assert refused.value.response.status_code == 400
 
 
 def test_trusted_hosts_off_by_default() -> None:
