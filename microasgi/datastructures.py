@@ -8,6 +8,7 @@ winning for repeated keys, and a 400 (not a 500) for a missing key.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
@@ -121,13 +122,22 @@ class Headers(_StarletteHeaders):
         return default
 
 
+# RFC 9110 5.1 and 5.5: a field name is a token; a field value has no control
+# character but tab. CR and LF would let a client-controlled string (a redirect
+# target, a cookie) start a new header or response; the rest (VT, DEL, ...) make
+# ASGI servers drop the connection without an answer while their log says 200.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_NOT_FIELD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _check_header(key: str, value: str) -> None:
-    # Header injection: a value with CR/LF would let a client-controlled string
-    # (a redirect target, a cookie) start a new header or response.
-    if "\n" in value or "\r" in value or "\0" in value:
-        raise ValueError(f"Header {key!r} has a newline or NUL character in its value.")
-    if "\n" in key or "\r" in key or "\0" in key or ":" in key:
-        raise ValueError(f"Header name {key!r} is not valid.")
+    if _NOT_FIELD_VALUE.search(value):
+        raise ValueError(
+            f"Header {key!r} has a control character in its value {value!r}: only"
+            " tab and printable characters may be sent (RFC 9110 5.5)."
+        )
+    if not _TOKEN.fullmatch(key):
+        raise ValueError(f"Header name {key!r} is not a valid token (RFC 9110 5.1).")
 
 
 #: Header names already checked, as sent (lowercased bytes). Names are nearly
@@ -143,7 +153,7 @@ def header_pair(key: str, value: str) -> tuple[bytes, bytes]:
         name = key.lower().encode("latin-1")
         if len(_HEADER_NAMES) < 512:
             _HEADER_NAMES[key] = name
-    if not value.isprintable():  # the common case skips the three searches
+    if not value.isprintable():  # the common case skips the search
         _check_header(key, value)
     return name, value.encode("latin-1")
 

@@ -17,7 +17,7 @@ import re
 import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator
 from functools import cached_property
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, quote
 
 import anyio.from_thread
@@ -25,7 +25,8 @@ import anyio.lowlevel
 from starlette.datastructures import Headers as _RawHeaders
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.requests import cookie_parser
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.sansio.http import parse_cookie
 
 from .bridge import run_sync
 from .datastructures import (
@@ -154,6 +155,17 @@ def parse_content_length(values: set[bytes]) -> int | None:
     if not (value.isdigit() and value.isascii() and len(value) <= 18):
         raise BadRequest("The Content-Length header is not a valid number.")
     return int(value)
+
+
+def parse_cookies(header: str | None) -> ImmutableMultiDict[str, str]:
+    """The ``Cookie`` header's cookies; of two with one name the first wins, as in Flask.
+
+    (A second ``session`` cookie, set for a parent domain or path, must not
+    replace the one the browser lists first.)
+    """
+    if header and not header.isascii():  # UTF-8 bytes, as browsers send them
+        header = header.encode("latin-1").decode("utf-8", "replace")
+    return cast("ImmutableMultiDict[str, str]", parse_cookie(header, cls=ImmutableMultiDict))
 
 
 def strip_root_path(path: str, root_path: str) -> str:
@@ -465,10 +477,9 @@ class Request:
         return Headers(raw=self.scope["headers"])
 
     @cached_property
-    def cookies(self) -> dict[str, str]:
-        """Cookies sent by the client."""
-        cookie = self.headers.get("cookie")
-        return cookie_parser(cookie) if cookie else {}
+    def cookies(self) -> ImmutableMultiDict[str, str]:
+        """Cookies sent by the client. When a name is repeated, the first wins, as in Flask."""
+        return parse_cookies(self.headers.get("cookie"))
 
     @property
     def content_type(self) -> str | None:

@@ -18,15 +18,14 @@ import re
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from contextlib import suppress
-from datetime import datetime, timedelta, timezone
-from email.utils import format_datetime
+from datetime import datetime, timedelta
 from http import HTTPStatus
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import quote
 
 import anyio
 import anyio.lowlevel
+from werkzeug.http import dump_cookie
 
 from .bridge import iterate_in_threads, run_in_request_thread
 from .datastructures import ResponseHeaders, header_pair
@@ -74,8 +73,8 @@ def content_type_bytes(mimetype: str) -> bytes:
 
 _NO_BODY_STATUSES = frozenset({204, 304})
 _BYTES_TYPES = (bytes, bytearray)
-#: Cookie values made of these characters are sent as they are; others are quoted.
-_COOKIE_PLAIN = re.compile(r"[\w!#$%&'()*+\-./:<=>?@\[\]^`{|}~]*", re.ASCII)
+_COOKIE_KEY = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_COOKIE_DOMAIN = re.compile(r"\.?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::[0-9]+)?")
 
 
 class Response:
@@ -311,39 +310,21 @@ class Response:
         samesite: str | None = None,
         partitioned: bool = False,
     ) -> None:
-        """Add a ``Set-Cookie`` header; arguments as Flask's."""
-        if not _COOKIE_PLAIN.fullmatch(value):
-            value = SimpleCookie().value_encode(value)[1]  # quoted and escaped
-        if isinstance(max_age, timedelta):
-            max_age = int(max_age.total_seconds())
-        if expires is None and max_age is not None:
-            expires = datetime.now(timezone.utc) + timedelta(seconds=max_age)
-        if isinstance(expires, int | float):
-            expires = datetime.fromtimestamp(expires, timezone.utc)
-        if isinstance(expires, datetime):
-            if expires.tzinfo is None:
-                expires = expires.replace(tzinfo=timezone.utc)
-            expires = format_datetime(expires.astimezone(timezone.utc), usegmt=True)
-        if samesite is not None:
-            samesite = samesite.title()
-            if samesite not in ("Strict", "Lax", "None"):
-                raise ValueError("SameSite must be 'Strict', 'Lax' or 'None'.")
-        parts = [f"{key}={value}"]
-        # Attribute order as Werkzeug's, so ported tests comparing headers pass.
-        for name, attr in (
-            ("Domain", domain),
-            ("Expires", expires),
-            ("Max-Age", None if max_age is None else int(max_age)),
-            ("Secure", secure or partitioned),
-            ("HttpOnly", httponly),
-            ("Path", path),
-            ("SameSite", samesite),
-            ("Partitioned", partitioned),
-        ):
-            if attr is None or attr is False:
-                continue
-            parts.append(name if attr is True else f"{name}={attr}")
-        cookie = "; ".join(parts)
+        """Add a ``Set-Cookie`` header; arguments as Flask's.
+
+        The value is quoted where RFC 6265 needs it and ``path`` percent-encoded,
+        as Werkzeug does; a ``key`` or ``domain`` that could add attributes of
+        its own (``;``, spaces, ``=``) raises ``ValueError``.
+        """
+        if not _COOKIE_KEY.fullmatch(key):
+            raise ValueError(f"Invalid cookie name {key!r}: it must be an RFC 9110 token.")
+        if domain and not _COOKIE_DOMAIN.fullmatch(domain):
+            raise ValueError(f"Invalid cookie domain {domain!r}: it must be a host name.")
+        cookie = dump_cookie(
+            key, value, max_age=max_age, expires=expires, path=path, domain=domain,
+            secure=secure, httponly=httponly, samesite=samesite, partitioned=partitioned,
+            max_size=0,  # warned about here, with the config key to change
+        )  # fmt: skip
         limit = self.max_cookie_size
         if limit and len(cookie) > limit:
             # Browsers drop such a cookie without a word; say so here, as Flask does.

@@ -26,11 +26,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
-from starlette.requests import cookie_parser
+from werkzeug.datastructures import ImmutableMultiDict
 
 from .datastructures import Headers, MultiDict
 from .globals import _cv_app
-from .requests import _clean_text, blueprint_chain, connection_host, strip_root_path
+from .requests import _clean_text, blueprint_chain, connection_host, parse_cookies, strip_root_path
 from .typing import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -130,10 +130,9 @@ class Websocket(TypedMessages):
         return MultiDict(parse_qsl(query, keep_blank_values=True))
 
     @cached_property
-    def cookies(self) -> dict[str, str]:
-        """Cookies sent with the handshake request."""
-        cookie = self.headers.get("cookie")
-        return cookie_parser(cookie) if cookie else {}
+    def cookies(self) -> ImmutableMultiDict[str, str]:
+        """Cookies sent with the handshake request (the first of a repeated name wins)."""
+        return parse_cookies(self.headers.get("cookie"))
 
     @property
     def scheme(self) -> str:

@@ -435,3 +435,15 @@ def test_session_interface_is_pluggable(app: MicroASGI, client: Any) -> None:
     assert client.get("/me").text == "ann"
     assert calls == ["open", "save", "open", "save"]
     assert client.get("/static-page").text == "no session"
+
+
+def test_of_two_session_cookies_the_first_wins(session_app: MicroASGI) -> None:
+    # As in Flask: a second `session` cookie (one set for a parent domain by a
+    # sibling site, say) must not replace the one the browser sends first.
+    client = session_app.test_client(use_cookies=False)
+    mine = signed_value(client.post("/set", json={"user": "ada"}))
+    theirs = signed_value(client.post("/set", json={"user": "mallory"}))
+    both = client.get("/get", headers={"Cookie": f"session={mine}; session={theirs}"})
+    assert both.json == {"user": "ada"}
+    swapped = client.get("/get", headers={"Cookie": f"session={theirs}; session={mine}"})
+    assert swapped.json == {"user": "mallory"}
