@@ -451,8 +451,6 @@ class AppBase(Scaffold):
         """A request context for an ASGI ``scope`` whose body is ``body``."""
         request = self.request_class(scope)
         request._data = body
-        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            _parse_form_now(self._app, request)
         return AppContext(self._app, request)
 
     def test_request_context(self, *args: Any, **kwargs: Any) -> AppContext:
@@ -556,41 +554,6 @@ class AppBase(Scaffold):
         if _external:
             url = f"{scheme}://{host}{url}"
         return url
-
-
-def _parse_form_now(app: MicroASGI, request: Request) -> None:
-    """Parse a form body now, with an event loop of its own (for ``test_request_context``).
-
-    Inside a running loop (``async with app.test_request_context(...)`` in an
-    async test) that loop cannot be re-entered, so the parse runs on a loop in a
-    thread of its own; the body is in memory, so the wait is short.
-    """
-
-    async def parse() -> None:
-        token = _cv_app.set(AppContext(app))
-        try:
-            await request._parse_form()
-        finally:
-            _cv_app.reset(token)
-
-    try:
-        anyio.get_current_task()
-    except RuntimeError:  # no event loop running in this thread
-        anyio.run(parse)
-        return
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            anyio.run(parse)
-        except BaseException as exc:  # re-raised in the caller's thread
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, name="microasgi-form-parse")
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
 
 
 def _has_level_handler(logger: logging.Logger) -> bool:

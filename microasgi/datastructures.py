@@ -7,15 +7,13 @@ winning for repeated keys, and a 400 (not a 500) for a missing key.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
-from typing import IO, Any, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 from starlette.datastructures import Headers as _StarletteHeaders
-from starlette.datastructures import ImmutableMultiDict, UploadFile
+from starlette.datastructures import ImmutableMultiDict
 from starlette.datastructures import MutableHeaders as _StarletteMutableHeaders
 
 from .exceptions import BadRequestKeyError
@@ -228,63 +226,6 @@ class ResponseHeaders(_StarletteMutableHeaders):
         """Delete every ``key`` header, if any."""
         if key in self:
             del self[key]
-
-
-class FileStorage:
-    """An uploaded file in ``request.files``, with Flask's synchronous API.
-
-    ``f.filename``, ``f.content_type``, ``f.mimetype``, ``f.headers``, ``f.stream``
-    (a seekable binary file), ``f.read()`` and ``f.save(path_or_file)``.
-    """
-
-    def __init__(self, upload: UploadFile, name: str | None = None) -> None:
-        self._upload = upload
-        self.name = name
-        self.filename = upload.filename
-        self.headers = upload.headers
-        self.stream: IO[bytes] = upload.file
-
-    @property
-    def content_type(self) -> str | None:
-        """The part's ``Content-Type`` header."""
-        return self._upload.content_type
-
-    @property
-    def mimetype(self) -> str:
-        """The content type without parameters, lower-cased."""
-        return (self.content_type or "").split(";", 1)[0].strip().lower()
-
-    @property
-    def content_length(self) -> int:
-        """Size in bytes."""
-        return self._upload.size or 0
-
-    def read(self, size: int = -1) -> bytes:
-        """Read up to ``size`` bytes from the stream (all the rest by default)."""
-        return self.stream.read(size)
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        """Move the stream's position; returns the new position."""
-        return self.stream.seek(offset, whence)
-
-    def save(self, dst: str | os.PathLike[str] | IO[bytes], buffer_size: int = 16384) -> None:
-        """Copy the upload to a path or an open binary file."""
-        self.stream.seek(0)
-        if isinstance(dst, str | os.PathLike):
-            with open(dst, "wb") as out:
-                shutil.copyfileobj(self.stream, out, buffer_size)
-        else:
-            shutil.copyfileobj(self.stream, dst, buffer_size)
-
-    def close(self) -> None:
-        """Close the uploaded file's stream."""
-        self.stream.close()
-
-    def __bool__(self) -> bool:
-        return bool(self.filename)
-
-    def __repr__(self) -> str:
-        return f"<FileStorage: {self.filename!r} ({self.content_type!r})>"
 
 
 class UserAgent:

@@ -12,26 +12,21 @@ plain synchronous calls in both async and sync views. Routes registered with
 from __future__ import annotations
 
 import codecs
-import logging
 import re
 import tempfile
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any, cast
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 import anyio.from_thread
 import anyio.lowlevel
-from starlette.datastructures import Headers as _RawHeaders
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
-from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 from werkzeug.sansio.http import parse_cookie
 
 from .bridge import run_sync
 from .datastructures import (
     CombinedMultiDict,
-    FileStorage,
     Headers,
     MIMEAccept,
     MultiDict,
@@ -44,17 +39,12 @@ from .exceptions import (
     SecurityError,
     UnsupportedMediaType,
 )
+from .forms import parse_form, parse_query
 from .globals import _cv_app
 from .typing import Message, Receive, Scope
 
 if TYPE_CHECKING:
     from .routing import Rule
-
-
-# python-multipart logs a WARNING for each malformed multipart body it is given,
-# then raises; microasgi answers those bodies with a 400, so the warning would
-# only let any client write to the server's log at will. Errors still show.
-logging.getLogger("python_multipart.multipart").setLevel(logging.ERROR)
 
 
 class ClientDisconnected(Exception):
@@ -382,12 +372,7 @@ class Request:
             return MultiDict()
         ctx = _cv_app.get(None)
         limit = ctx.app.config["MAX_QUERY_FIELDS"] if ctx is not None else None
-        try:
-            # Raw non-ASCII bytes are UTF-8 as browsers send them; bad bytes are replaced.
-            text = query.decode("utf-8", "replace")
-            return MultiDict(parse_qsl(text, keep_blank_values=True, max_num_fields=limit))
-        except ValueError:
-            raise BadRequest(f"Too many query fields (the limit is {limit}).") from None
+        return parse_query(query, limit)
 
     @property
     def query_string(self) -> bytes:
@@ -580,8 +565,6 @@ class Request:
                 self._data = body
         else:
             await self._load_more(body, max_length, memory_limit)
-        if (self._data or self._spool is not None) and self.mimetype in _FORM_TYPES:
-            await self._parse_form()
 
     def _open_stream(self, max_length: int | None) -> None:
         """Hand the unread body to the view as :attr:`stream` (``stream=True`` routes)."""
@@ -626,106 +609,52 @@ class Request:
             await run_sync(spool.seek, 0)
             self._spool = spool
 
-    async def _iter_body(self) -> AsyncGenerator[bytes, None]:
-        if self._spool is None:
-            yield self._data or b""
-            return
-        await run_sync(self._spool.seek, 0)
-        while chunk := await run_sync(self._spool.read, 65536):
-            yield chunk
-
-    async def _parse_form(self) -> None:
-        config = _cv_app.get().app.config
-        max_parts = config["MAX_FORM_PARTS"] or float("inf")
-        max_field = config["MAX_FORM_MEMORY_SIZE"] or 2**62
-        headers = _RawHeaders(raw=self.scope["headers"])
-        if self.mimetype != "multipart/form-data":
-            await self._parse_urlencoded(max_parts, max_field)
-            return
-        if not await self._multipart_is_complete():
-            self._form_error = BadRequest("The multipart body is truncated.")
-            return
-        parser = MultiPartParser(
-            headers,
-            self._iter_body(),
-            max_files=max_parts,
-            max_fields=max_parts,
-            max_part_size=max_field,
-        )
-        try:
-            data = await parser.parse()
-        except MultiPartException as exc:
-            # Raised when the form is read, as in Flask: a view that never looks
-            # at request.form is not failed by a bad one.
-            message = str(exc.message)
-            too_large = message.startswith(("Too many", "Field exceeded", "Part exceeded"))
-            error = RequestEntityTooLarge if too_large else BadRequest
-            self._form_error = error(message)
-            return
-        form: list[tuple[str, str]] = []
-        files: list[tuple[str, FileStorage]] = []
-        for key, value in data.multi_items():
-            if isinstance(value, UploadFile):
-                files.append((key, FileStorage(value, key)))
-            else:
-                form.append((key, value))
-        self._form = MultiDict(form)
-        self._files = MultiDict(files)
-
-    async def _parse_urlencoded(self, max_parts: float, max_field: int) -> None:
-        # Parsed here rather than by Starlette's FormParser, which reads raw
-        # non-ASCII bytes as latin-1: browsers send UTF-8 (or the declared charset).
-        raw = (self._data or b"") if self._spool is None else await run_sync(self.get_data)
-        text = raw.decode(_codec(self.mimetype_params.get("charset")), "replace")
-        limit = None if max_parts == float("inf") else int(max_parts)
-        try:
-            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=limit)
-        except ValueError:
-            self._form_error = RequestEntityTooLarge(f"Too many fields (the limit is {limit}).")
-            return
-        if any(len(value) > max_field for _, value in pairs):
-            self._form_error = RequestEntityTooLarge("A form field is too large.")
-            return
-        self._form = MultiDict(pairs)
-        self._files = MultiDict()
-
-    async def _multipart_is_complete(self) -> bool:
-        """Whether the body ends with its closing delimiter (a truncated upload does not)."""
-        boundary = self.mimetype_params.get("boundary", "").encode("latin-1", "replace")
-        if not boundary:
-            return True  # the parser reports the missing boundary itself
-        closing = b"--" + boundary + b"--"
-        if self._spool is None:
-            return closing in (self._data or b"")
-        spool = self._spool
-
-        def tail() -> bytes:
-            size = spool.seek(0, 2)
-            spool.seek(max(0, size - 65536))
-            data = spool.read()
-            spool.seek(0)
-            return data
-
-        return closing in await run_sync(tail)
-
-    def _check_form(self) -> None:
+    def _load_form(self) -> None:
+        """Parse a form body, once, on first read (see :mod:`.forms` for the limits)."""
         if self._form_error is not None:
             raise self._form_error
+        if self._form is not None:
+            return
+        mimetype = self.mimetype
+        body: bytes | IO[bytes] | None = self._spool if self._spool is not None else self._data
+        if mimetype not in _FORM_TYPES or not body:
+            self._form, self._files = MultiDict(), MultiDict()
+            return
+        ctx = _cv_app.get(None)
+        config = ctx.app.config if ctx is not None else _FORM_DEFAULTS
+        params = self.mimetype_params
+        try:
+            self._form, self._files = parse_form(
+                body,
+                mimetype,
+                params.get("boundary"),
+                _codec(params.get("charset")),
+                max_memory=config["MAX_FORM_MEMORY_SIZE"],
+                max_parts=config["MAX_FORM_PARTS"],
+            )
+        except HTTPException as exc:
+            # Raised again on each read, as the same bad body would give.
+            self._form_error = exc.with_traceback(None)
+            raise
 
     @property
     def form(self) -> MultiDict[str]:
-        """Fields of a urlencoded or multipart body (empty for other bodies)."""
-        self._check_form()
+        """Fields of a urlencoded or multipart body (empty for other bodies).
+
+        Parsed on first read: a 413 past ``MAX_FORM_MEMORY_SIZE`` or
+        ``MAX_FORM_PARTS``, a 400 for a malformed body.
+        """
         if self._form is None:
-            self._form = MultiDict()
+            self._load_form()
+        assert self._form is not None
         return self._form
 
     @property
     def files(self) -> MultiDict[FileStorage]:
-        """Uploaded files of a multipart body, as :class:`FileStorage`."""
-        self._check_form()
+        """Uploaded files of a multipart body, as Werkzeug's ``FileStorage``."""
         if self._files is None:
-            self._files = MultiDict()
+            self._load_form()
+        assert self._files is not None
         return self._files
 
     @property
@@ -832,3 +761,5 @@ class Request:
 _HTTP1 = frozenset({"1.1", "1.0"})
 _BODYLESS = frozenset({"GET", "HEAD"})
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+#: The form limits outside an app (a Request made by hand).
+_FORM_DEFAULTS = {"MAX_FORM_MEMORY_SIZE": 500_000, "MAX_FORM_PARTS": 1_000}

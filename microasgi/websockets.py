@@ -24,11 +24,12 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import suppress
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from werkzeug.datastructures import ImmutableMultiDict
 
 from .datastructures import Headers, MultiDict
+from .forms import parse_query
 from .globals import _cv_app
 from .requests import _clean_text, blueprint_chain, connection_host, parse_cookies, strip_root_path
 from .typing import Message, Receive, Scope, Send
@@ -126,8 +127,9 @@ class Websocket(TypedMessages):
     @cached_property
     def args(self) -> MultiDict[str]:
         """The query string of the handshake URL."""
-        query = self.scope.get("query_string", b"").decode("utf-8", "replace")
-        return MultiDict(parse_qsl(query, keep_blank_values=True))
+        ctx = _cv_app.get(None)
+        limit = ctx.app.config["MAX_QUERY_FIELDS"] if ctx is not None else None
+        return parse_query(self.scope.get("query_string", b""), limit)
 
     @cached_property
     def cookies(self) -> ImmutableMultiDict[str, str]:

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from werkzeug.datastructures import FileStorage
 
 from microasgi import MicroASGI, Request, request
-from microasgi.datastructures import FileStorage, MultiDict, UserAgent
+from microasgi.datastructures import MultiDict, UserAgent
 
 from .asgi import Wire
 from .asgi import http_scope as asgi_scope
