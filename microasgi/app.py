@@ -147,7 +147,7 @@ class MicroASGI(AppBase):
         ctx = AppContext(self, request)
         token = _cv_app.set(ctx)
         error: BaseException | None = None
-        preserved = False
+        ended = kept = False  # teardown ran; the test client keeps the context
         try:
             try:
                 response = await self.full_dispatch_request(ctx, plan)
@@ -156,6 +156,15 @@ class MicroASGI(AppBase):
             except Exception as exc:
                 error = exc
                 response = await self.handle_exception(ctx, exc)
+            extensions = scope.get("extensions")
+            preserve = extensions.get("microasgi.preserve_context") if extensions else None
+            if preserve is None and not response._sends_with_request:
+                # A complete body or a file needs nothing of the request, so the
+                # request ends before the client reads it, as in Flask: a thread
+                # kept for a sync teardown goes back now, not once a slow client
+                # has read the last byte.
+                ended = True
+                await self._end_request(ctx, error)
             try:
                 # A stream=True view may still be reading the body while the
                 # response streams: only it may take body messages from receive.
@@ -170,23 +179,18 @@ class MicroASGI(AppBase):
                     if self.propagate_exceptions:
                         raise
                     self.log_exception(exc, request)
-            extensions = scope.get("extensions")
-            preserve = extensions.get("microasgi.preserve_context") if extensions else None
             if preserve is not None:
-                preserve(ctx, error)
-                preserved = True
+                preserve(ctx, error)  # the test client ends and closes it later
+                kept = ended = True
                 release_request_slot(ctx)
         finally:
-            if not preserved:
-                try:
-                    if self._has_teardown:
-                        await self._teardown(ctx, error)
-                    else:
-                        request.close()
-                finally:
-                    if ctx._lease is not None:  # it holds a thread for sync code
-                        release_request_thread(ctx)
-            _cv_app.reset(token)
+            try:
+                if not ended:
+                    await self._end_request(ctx, error)
+            finally:
+                if not kept:
+                    request.close()
+                _cv_app.reset(token)
 
     async def _handle_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The websocket path: match, contexts, before_websocket hooks, handler, close."""
@@ -282,10 +286,20 @@ class MicroASGI(AppBase):
             return _UNHANDLED
         return InternalServerError().get_response()
 
-    async def _teardown(self, ctx: AppContext, error: BaseException | None) -> None:
+    async def _end_request(self, ctx: AppContext, error: BaseException | None) -> None:
+        """Teardown hooks, whatever happened; then the thread held for sync code goes back."""
         try:
-            await self.do_teardown_request(ctx.request.blueprints if ctx.request else (), error)
-            await self.do_teardown_appcontext(error)
+            if self._has_teardown:
+                await self.do_teardown_request(ctx.request.blueprints if ctx.request else (), error)
+                await self.do_teardown_appcontext(error)
+        finally:
+            if ctx._lease is not None:
+                release_request_thread(ctx)
+
+    async def _teardown(self, ctx: AppContext, error: BaseException | None) -> None:
+        """End a request kept by the test client (``with client:``), and close it."""
+        try:
+            await self._end_request(ctx, error)
         finally:
             if ctx.request is not None:
                 ctx.request.close()

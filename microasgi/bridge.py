@@ -19,8 +19,16 @@ guarantees of ``anyio.to_thread.run_sync`` hold:
   abandoned mid-call.
 
 :func:`run_sync` is the plain hop (any anyio worker thread, bounded by the
-current app's limit): for work with no thread affinity, such as a WSGI app's
-request, file reads outside a request, or lifespan hooks.
+current app's limit): for sync code with no thread affinity, such as lifespan
+hooks. :func:`run_io` is for the framework's own short file I/O (spooling a
+body, reading a file being sent): it takes neither a request's thread nor one
+of the app's slots, so ``def`` views and that I/O never queue behind each other.
+
+A request never holds a slot while it waits on its client: a streamed body
+gives its slot back while each chunk is sent (the thread of a sync generator
+stays the request's, so its steps keep their thread, and takes a slot again for
+its next step). A slow reader therefore holds at most one idle thread, never a
+slot that another request's ``def`` view is waiting for.
 """
 
 from __future__ import annotations
@@ -91,6 +99,17 @@ async def run_sync(func: Callable[..., T], *args: Any) -> T:
             return await _call(ctx, lease, _Job(func, args, ctx, lease))  # type: ignore[no-any-return]
         return await anyio.to_thread.run_sync(func, *args)
     return await anyio.to_thread.run_sync(func, *args, limiter=_current_limiter())
+
+
+async def run_io(func: Callable[..., T], *args: Any) -> T:
+    """Run a short blocking call of the framework's own (a file read or write) in a thread.
+
+    From anyio's pool, bounded by its default limiter: never on a request's
+    thread nor in one of the app's ``SYNC_THREAD_LIMIT`` slots, so file I/O
+    that waits on nothing but the disk never queues behind ``def`` views, nor
+    they behind it.
+    """
+    return await anyio.to_thread.run_sync(func, *args)
 
 
 class _Job:
@@ -187,8 +206,9 @@ def _keeps_thread(job: _Job) -> bool:
     value = job.value
     if value.__class__ is tuple and value:
         value = value[0]
-    # An iterator (a generator's steps run later on the request's thread).
-    return hasattr(value, "__next__") or getattr(value, "is_streamed", False) is True
+    # A sync iterator: a generator's steps run later on the request's thread.
+    # (A file or an async iterator is sent from the loop without it.)
+    return hasattr(value, "__next__") or getattr(value, "_steps_in_thread", False) is True
 
 
 class _Worker:
@@ -272,24 +292,32 @@ async def run_in_request_thread(func: Callable[..., T], *args: Any, final: bool 
         return await run_sync(func, *args)
     lease: _Lease | None = ctx._lease
     if lease is None:
-        limiter = ctx.app._thread_limiter()
-        try:  # a free slot needs no trip round the event loop
-            limiter.acquire_on_behalf_of_nowait(ctx)
-        except anyio.WouldBlock:
-            await limiter.acquire_on_behalf_of(ctx)
+        limiter = await _take_slot(ctx)
         lease = ctx._lease = _Lease(limiter, anyio.lowlevel.current_token())
     elif lease.busy:
         # Queuing behind the call that is waiting for us would deadlock.
         return await anyio.to_thread.run_sync(func, *args)
+    elif lease.limiter is None:  # it gave its slot back while it waited on the client
+        lease.limiter = await _take_slot(ctx)
     return await _call(ctx, lease, _Job(func, args, ctx, lease, final))  # type: ignore[no-any-return]
+
+
+async def _take_slot(ctx: AppContext) -> anyio.CapacityLimiter:
+    limiter = ctx.app._thread_limiter()
+    try:  # a free slot needs no trip round the event loop
+        limiter.acquire_on_behalf_of_nowait(ctx)
+    except anyio.WouldBlock:
+        await limiter.acquire_on_behalf_of(ctx)
+    return limiter
 
 
 def release_request_slot(ctx: AppContext) -> None:
     """Give back the request's limiter slot but keep its thread.
 
-    For a context kept after its request (the test client's ``with client:``):
-    its teardown runs later, on the same thread, without holding a slot that
-    other requests wait for.
+    While a response waits on its client, and for a context kept after its
+    request (the test client's ``with client:``): the next sync call of the
+    request (a generator's step, a teardown hook) runs on the same thread, and
+    takes a slot again first.
     """
     lease: _Lease | None = ctx._lease
     if lease is not None and lease.limiter is not None:
@@ -321,10 +349,16 @@ def _next(iterator: Iterator[Any]) -> Any:
 
 
 async def iterate_in_threads(iterable: Iterable[T]) -> AsyncIterator[T]:
-    """Iterate a sync iterable without blocking the loop: each step on the request's thread."""
+    """Iterate a sync iterable without blocking the loop: each step on the request's thread.
+
+    A step holds a slot only while it runs: not while its chunk is sent.
+    """
     iterator = iter(iterable)
+    ctx = _cv_app.get(None)
     while True:
         item = await run_in_request_thread(_next, iterator)
+        if ctx is not None:
+            release_request_slot(ctx)
         if item is _DONE:
             return
         yield item

@@ -1,8 +1,10 @@
 """Sending files: :func:`send_file`, :func:`send_from_directory`, :func:`safe_join`.
 
 A file's content is never read on the event loop: :class:`FileResponse` opens
-and reads it in 64 KiB chunks in worker threads (through :mod:`.bridge`), and
-stops and closes the file when the client goes away. A file that fits in one
+and reads it in 64 KiB chunks in worker threads (:func:`.bridge.run_io`: never
+a request's thread nor one of the app's sync slots, and only for the read, not
+while the client takes the chunk), and stops and closes the file when the
+client goes away. A file that fits in one
 chunk costs a single trip to a worker thread. Where the server offers the ASGI
 ``http.response.pathsend`` extension, a whole file sent from a path is handed
 to the server instead of being read here.
@@ -38,7 +40,7 @@ from urllib.parse import quote
 
 import anyio
 
-from .bridge import run_sync
+from .bridge import run_io
 from .datastructures import Headers
 from .exceptions import NotFound, PreconditionFailed, RequestedRangeNotSatisfiable
 from .globals import _cv_app
@@ -128,7 +130,7 @@ class _FileChunks:
             chunk, self.pending = self.pending, None
             yield chunk
         while not self.done:
-            chunk = await run_sync(self._read)
+            chunk = await run_io(self._read)
             if chunk:
                 yield chunk
 
@@ -147,7 +149,7 @@ class _FileChunks:
         file = self.file
         if file is not None and not getattr(file, "closed", False):
             with anyio.CancelScope(shield=True):
-                await run_sync(self.close)
+                await run_io(self.close)
 
 
 class FileResponse(Response):
@@ -184,6 +186,10 @@ class FileResponse(Response):
         """The absolute path of the file, or ``None`` for a file object."""
         return self._chunks.path
 
+    @property
+    def _sends_with_request(self) -> bool:
+        return False  # read and sent from the loop: the request may end first
+
     def _set_extent(self, offset: int | None, length: int | None, whole: bool) -> None:
         self._chunks.offset = offset
         self._chunks.length = length
@@ -205,7 +211,7 @@ class FileResponse(Response):
                     await send({**start, "status": self.status_code})
                     await send({"type": _PATHSEND, "path": chunks.path})
                     return
-                first = await run_sync(chunks.start)
+                first = await run_io(chunks.start)
                 if chunks.done:
                     self.set_data(first)
             await super().__call__(scope, receive, send)

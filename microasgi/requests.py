@@ -24,7 +24,7 @@ import anyio.lowlevel
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 from werkzeug.sansio.http import parse_cookie
 
-from .bridge import run_sync
+from .bridge import run_io
 from .datastructures import (
     CombinedMultiDict,
     Headers,
@@ -557,9 +557,9 @@ class Request:
             if max_length is not None and len(body) > max_length:
                 raise RequestEntityTooLarge()
             if len(body) > memory_limit:
-                spool = await run_sync(_temporary_file)
-                await run_sync(spool.write, body)
-                await run_sync(spool.seek, 0)
+                spool = await run_io(_temporary_file)
+                await run_io(spool.write, body)
+                await run_io(spool.seek, 0)
                 self._spool = spool
             else:
                 self._data = body
@@ -596,17 +596,17 @@ class Request:
                     spool.close()
                 raise RequestEntityTooLarge()
             if spool is not None:
-                await run_sync(spool.write, chunk)
+                await run_io(spool.write, chunk)
                 continue
             chunks.append(chunk)
             if size > memory_limit:
-                new_spool = await run_sync(_temporary_file)
-                await run_sync(new_spool.writelines, chunks)
+                new_spool = await run_io(_temporary_file)
+                await run_io(new_spool.writelines, chunks)
                 spool, chunks = new_spool, []
         if spool is None:
             self._data = b"".join(chunks)
         else:
-            await run_sync(spool.seek, 0)
+            await run_io(spool.seek, 0)
             self._spool = spool
 
     def _load_form(self) -> None:

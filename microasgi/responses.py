@@ -27,7 +27,7 @@ import anyio
 import anyio.lowlevel
 from werkzeug.http import dump_cookie
 
-from .bridge import iterate_in_threads, run_in_request_thread
+from .bridge import iterate_in_threads, release_request_slot, run_in_request_thread
 from .datastructures import ResponseHeaders, header_pair
 from .exceptions import InternalServerError
 from .globals import _cv_app
@@ -239,6 +239,18 @@ class Response:
     @property
     def is_streamed(self) -> bool:
         """Whether the body is an iterator sent in chunks."""
+        return self._iter is not None
+
+    @property
+    def _steps_in_thread(self) -> bool:
+        # The body is a sync iterator: its steps run on the request's thread.
+        body = self._iter
+        return body is not None and not isinstance(body, AsyncIterable)
+
+    @property
+    def _sends_with_request(self) -> bool:
+        # Whether sending the body may use the request (a generator may read it),
+        # so the request ends after it; a complete body or a file does not.
         return self._iter is not None
 
     def set_data(self, value: str | bytes | bytearray) -> None:
@@ -467,6 +479,9 @@ async def _stream(
 
     error: Exception | None = None
     started = False
+    ctx = _cv_app.get(None)
+    if ctx is not None:  # no slot is held while the client reads (see bridge.py)
+        release_request_slot(ctx)
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(watch_disconnect, tg.cancel_scope)
@@ -514,6 +529,10 @@ class ASGIResponse(Response):
         super().__init__(None, mimetype=None)
         self._raw.clear()
         self.app = app
+
+    @property
+    def _sends_with_request(self) -> bool:
+        return True  # the wrapped app may stream a generator that reads the request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         extra = self._raw

@@ -32,7 +32,6 @@ import anyio
 import httpx
 from anyio.from_thread import BlockingPortal
 
-from .bridge import release_request_thread
 from .datastructures import Headers
 from .globals import _cv_app
 from .lifespan import run_lifespan
@@ -771,7 +770,6 @@ async def _teardown_preserved(app: MicroASGI, ctx: AppContext, error: BaseExcept
     try:
         await app._teardown(ctx, error)
     finally:
-        release_request_thread(ctx)
         _cv_app.reset(token)
 
 

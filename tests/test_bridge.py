@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import anyio.from_thread
+import pytest
 
 from microasgi import Blueprint, MicroASGI, after_this_request, bridge, g, request, send_file
 from microasgi.bridge import run_in_request_thread
@@ -271,16 +272,50 @@ async def test_a_cancelled_request_waits_for_its_started_call_then_frees_the_slo
     assert sent[-1]["body"] == b"fast"
 
 
-async def test_a_sync_view_frees_its_thread_and_slot_before_its_response_is_sent() -> None:
-    # No sync hook or teardown follows the view: its thread goes back to the pool
-    # when it returns, so a slow client does not hold one of SYNC_THREAD_LIMIT.
+@pytest.mark.parametrize(
+    ("body", "teardown"),
+    [
+        ("text", False),
+        ("text", True),  # the request ends before its complete body is sent
+        ("file", True),  # read by run_io, from the loop
+        ("sync-generator", True),  # a step holds a slot only while it runs
+        ("async-generator", True),
+    ],
+)
+async def test_a_slow_client_holds_no_slot_while_its_response_is_sent(
+    tmp_path: Path, body: str, teardown: bool
+) -> None:
+    # Without a sync teardown the view's thread goes back to the pool when it
+    # returns; with one, the request gives back its slot while the client reads.
+    # Either way a slow client does not hold one of SYNC_THREAD_LIMIT.
     app = make_app()
     app.config["SYNC_THREAD_LIMIT"] = 1
     other_answered = anyio.Event()
+    (tmp_path / "slow").write_text("slow")
+    threads: list[int] = []
+
+    if teardown:
+
+        @app.teardown_request
+        def end(error: BaseException | None) -> None:
+            threads.append(threading.get_ident())
 
     @app.get("/<name>")
-    def view(name: str) -> str:
-        return name
+    def view(name: str) -> Any:
+        threads.append(threading.get_ident())
+        if name != "slow" or body == "text":
+            return name
+        if body == "file":
+            return send_file(tmp_path / "slow")
+
+        def steps() -> Iterator[str]:
+            yield "sl"
+            yield "ow"
+
+        async def async_steps() -> AsyncIterator[str]:
+            yield "slow"
+
+        return steps() if body == "sync-generator" else async_steps()
 
     async def receive() -> dict[str, Any]:
         await anyio.sleep_forever()
@@ -304,6 +339,8 @@ async def test_a_sync_view_frees_its_thread_and_slot_before_its_response_is_sent
             await anyio.sleep(0.05)
             tg.start_soon(other)
     assert sent[-1]["body"] == b"other"
+    if teardown and body == "sync-generator":  # its steps and teardown kept one thread
+        assert threads[0] == threads[-1]
 
 
 async def test_a_sync_view_and_its_after_this_request_function_share_a_thread() -> None:
