@@ -687,8 +687,8 @@ class MicroASGI(AppBase):
         await self._run_child(app, child, receive, send)
 
     async def _run_child(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
-        # This app is current while a child runs, so the thread bridge (a mounted
-        # WSGIApp's worker threads) is bounded by this app's SYNC_THREAD_LIMIT.
+        # This app is current while a child runs, so a mounted WSGIApp takes
+        # this app's MAX_CONTENT_LENGTH.
         token = _cv_app.set(AppContext(self))
         try:
             await app(scope, receive, send)

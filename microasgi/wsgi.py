@@ -1,10 +1,14 @@
 """Run a WSGI (PEP 3333) app, such as a Flask or Django project, as an ASGI app.
 
 ``WSGIApp(wsgi_app)`` serves each request the way a threaded WSGI server does:
-the app is called, and its response iterated, in one worker thread of the
-bridge (:mod:`microasgi.bridge`), so at most ``SYNC_THREAD_LIMIT`` (or
-``thread_limit``) requests run at once. The thread talks to the event loop
-through ``anyio.from_thread.run``:
+the app is called, and its response iterated, in one worker thread. The threads
+are the WSGIApp's own: at most ``thread_limit`` requests run at once, apart
+from the mounting app's ``SYNC_THREAD_LIMIT`` slots, so a legacy app that is
+slow (or whose clients trickle their uploads) cannot starve the app it is
+mounted in. A body is bounded by the mounting app's ``MAX_CONTENT_LENGTH`` (or
+the WSGIApp's own ``max_content_length``): 413 before a larger declared body
+is read, and as soon as an undeclared one passes it. The thread talks to the
+event loop through ``anyio.from_thread.run``:
 
 - ``wsgi.input`` pulls ``http.request`` messages one at a time as the app
   reads, so an upload is never held in memory unless the app reads it whole;
@@ -12,7 +16,8 @@ through ``anyio.from_thread.run``:
   app cannot run ahead of a slow client;
 - a task on the loop is the only reader of ``receive``: it hands body messages
   to ``wsgi.input`` (one at a time) and notices ``http.disconnect``, after
-  which the thread's next read or write raises :class:`ClientDisconnected`.
+  which the thread's next read or write raises :class:`ClientDisconnected`
+  (logged as one debug line: a client that leaves is not the app's error).
   The iterable's ``close()`` is called whatever happens.
 
 The environ follows PEP 3333: ``SCRIPT_NAME`` is the scope's ``root_path`` and
@@ -27,6 +32,7 @@ a response already under way is cut off, so the client sees it is incomplete).
 from __future__ import annotations
 
 import concurrent.futures
+import io
 import logging
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from functools import partial
@@ -36,9 +42,11 @@ import anyio
 import anyio.abc
 import anyio.from_thread
 import anyio.to_thread
+import werkzeug.exceptions
 
-from .bridge import run_sync, thread_limiter
+from .bridge import thread_limiter
 from .datastructures import _check_header
+from .globals import _cv_app
 from .requests import ClientDisconnected as _RequestDisconnected
 from .responses import client_gone
 from .typing import Message, Receive, Scope, Send
@@ -47,34 +55,53 @@ if TYPE_CHECKING:
     from _typeshed import OptExcInfo
     from _typeshed.wsgi import WSGIApplication
 
-__all__ = ["ClientDisconnected", "WSGIApp"]
+__all__ = ["BodyTooLarge", "ClientDisconnected", "WSGIApp"]
 
 logger = logging.getLogger("microasgi.wsgi")
 
 T = TypeVar("T")
 
 _ERROR_BODY = b"Internal Server Error"
-_ERROR_HEADERS = [
-    (b"content-type", b"text/plain; charset=utf-8"),
-    (b"content-length", str(len(_ERROR_BODY)).encode()),
-]
+_TOO_LARGE_BODY = b"Request Entity Too Large: the body is larger than this server accepts."
 
 
-class ClientDisconnected(_RequestDisconnected, OSError):
+class _Inherit:
+    """The mounting app's ``MAX_CONTENT_LENGTH`` (the default of ``max_content_length``)."""
+
+    def __repr__(self) -> str:
+        return "<the mounting app's MAX_CONTENT_LENGTH>"
+
+
+_INHERIT = _Inherit()
+
+
+class ClientDisconnected(_RequestDisconnected, werkzeug.exceptions.ClientDisconnected, OSError):
     """The client went away; raised in the WSGI app by ``wsgi.input`` and ``write()``.
 
-    An ``OSError``, as a socket error would be under a WSGI server, so apps that
-    clean up after I/O errors (Django's ``UnreadablePostError``) do so here too.
+    Werkzeug's ``ClientDisconnected``, as a Flask app under a WSGI server gets
+    for a cut upload (it answers 400 and logs nothing), and an ``OSError``, as a
+    socket error would be, so apps that clean up after I/O errors (Django's
+    ``UnreadablePostError``) do so here too.
+    """
+
+
+class BodyTooLarge(werkzeug.exceptions.RequestEntityTooLarge):
+    """Raised in the WSGI app by ``wsgi.input`` when an undeclared body passes the limit.
+
+    Werkzeug's ``RequestEntityTooLarge``, which a Flask app answers with a 413;
+    whatever the app does, the client gets a 413 if nothing was sent yet.
     """
 
 
 class WSGIApp:
     """An ASGI app that runs the WSGI app ``wsgi_app`` in worker threads.
 
-    ``thread_limit`` caps the requests served at once (each holds a thread until
-    its response is sent); by default the enclosing microasgi app's
-    ``SYNC_THREAD_LIMIT`` applies, or anyio's default outside one. Response
-    chunks larger than ``chunk_size`` bytes are sent in pieces of that size.
+    ``thread_limit`` caps the requests served at once (each holds one of the
+    WSGIApp's own threads until its response is sent; others wait their turn).
+    ``max_content_length`` bounds a request body; by default the mounting
+    microasgi app's ``MAX_CONTENT_LENGTH`` applies (none outside one), and
+    ``None`` lifts it. Response chunks larger than ``chunk_size`` bytes are
+    sent in pieces of that size.
 
     ``app.mount("/legacy", WSGIApp(flask_app))``
     """
@@ -83,18 +110,17 @@ class WSGIApp:
         self,
         wsgi_app: WSGIApplication,
         *,
-        thread_limit: int | None = None,
+        thread_limit: int = 40,
+        max_content_length: int | _Inherit | None = _INHERIT,
         chunk_size: int = 65536,
     ) -> None:
-        if thread_limit is not None and thread_limit < 1:
-            raise ValueError(
-                f"thread_limit must be at least 1 (got {thread_limit}); "
-                "pass None to share the app's SYNC_THREAD_LIMIT."
-            )
+        if thread_limit < 1:
+            raise ValueError(f"thread_limit must be at least 1 (got {thread_limit}).")
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1 byte (got {chunk_size}).")
         self.wsgi_app = wsgi_app
         self.thread_limit = thread_limit
+        self.max_content_length = max_content_length
         self.chunk_size = chunk_size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -111,7 +137,21 @@ class WSGIApp:
         else:
             raise RuntimeError(f"WSGIApp cannot serve ASGI scope type {kind!r}.")
 
+    def _body_limit(self) -> int | None:
+        if not isinstance(self.max_content_length, _Inherit):
+            return self.max_content_length
+        ctx = _cv_app.get(None)  # the mounting app is current while its child runs
+        return ctx.app.config["MAX_CONTENT_LENGTH"] if ctx is not None else None
+
     async def _handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self._body_limit()
+        if limit is not None:
+            declared = _declared_length(scope["headers"])
+            if declared is not None and declared > limit:
+                # Refused before a byte of it is read (a client sending
+                # `Expect: 100-continue` never sends it at all).
+                await _send_error(send, 413, _TOO_LARGE_BODY)
+                return
         early = None
         if _body_declared(scope):
             # Its first message, read here on the loop, saves the app's thread a
@@ -120,33 +160,36 @@ class WSGIApp:
             early = await receive()
             if early["type"] == "http.disconnect":
                 return  # gone before the body came: nobody to answer
-        exchange = _Exchange(receive, send, self.chunk_size)
+        exchange = _Exchange(receive, send, self.chunk_size, limit)
         exchange.early = early
+        method, path = scope.get("method"), scope.get("path")
         try:
             async with anyio.create_task_group() as tg:
                 # Started, not just scheduled: its `finally` must run even if we are
                 # cancelled at once, or a thread reading the body would wait forever.
                 await tg.start(exchange.pump)
                 try:
-                    await self._run_sync(exchange.serve, self.wsgi_app, scope)
+                    limiter = thread_limiter(id(self), self.thread_limit)
+                    await anyio.to_thread.run_sync(
+                        exchange.serve, self.wsgi_app, scope, limiter=limiter
+                    )
                     await exchange.finish()
-                except ClientDisconnected:
-                    pass  # nobody left to answer, and not the app's fault
                 except Exception as exc:
-                    method, path = scope.get("method"), scope.get("path")
-                    logger.error("Exception in WSGI app on %s %s", method, path, exc_info=exc)
-                    # While the pump still runs, so a client that left is known.
-                    await exchange.end_after_error()
+                    if isinstance(exc, ClientDisconnected) or (
+                        exchange.gone and not exchange.finished
+                    ):
+                        # Not the app's fault, and nobody left to tell (gunicorn
+                        # logs nothing for it).
+                        logger.debug("The client left during %s %s", method, path)
+                    elif exchange.too_large:
+                        await exchange.end_after_error(413, _TOO_LARGE_BODY)
+                    else:
+                        logger.error("Exception in WSGI app on %s %s", method, path, exc_info=exc)
+                        # While the pump still runs, so a client that left is known.
+                        await exchange.end_after_error()
                 tg.cancel_scope.cancel()
         finally:
             exchange.close()
-
-    async def _run_sync(self, func: Callable[..., None], *args: Any) -> None:
-        if self.thread_limit is None:
-            await run_sync(func, *args)
-        else:
-            limiter = thread_limiter(id(self), self.thread_limit)
-            await anyio.to_thread.run_sync(func, *args, limiter=limiter)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.wsgi_app!r}>"
@@ -170,10 +213,13 @@ class _Exchange:
     and reach the loop through ``anyio.from_thread.run``.
     """
 
-    def __init__(self, receive: Receive, send: Send, chunk_size: int) -> None:
+    def __init__(self, receive: Receive, send: Send, chunk_size: int, limit: int | None) -> None:
         self._receive = receive
         self._send = send
         self._chunk_size = chunk_size
+        self._limit = limit
+        self._received = 0
+        self.too_large = False
         # Seen in the thread when the request is cancelled while it waits on the loop.
         self._cancelled = anyio.get_cancelled_exc_class()
         # One slot: while it is full the pump waits, holding one more message, so
@@ -269,8 +315,8 @@ class _Exchange:
         held, self._held = self._held, None
         await self._transmit(held or b"", False)
 
-    async def end_after_error(self) -> None:
-        """After the app raised: a bare 500 if nothing was sent yet.
+    async def end_after_error(self, status: int = 500, body: bytes = _ERROR_BODY) -> None:
+        """After the app raised: a bare 500 (or ``status``) if nothing was sent yet.
 
         A response already under way is left unfinished: the server then drops
         the connection, so the client knows the body is cut short (ending it
@@ -284,10 +330,7 @@ class _Exchange:
                 # close(), say): the response is complete, so it is sent.
                 await self.finish()
             else:
-                # A fresh list: middleware may add headers to the one it is given.
-                headers = list(_ERROR_HEADERS)
-                await self._send({"type": "http.response.start", "status": 500, "headers": headers})
-                await self._send({"type": "http.response.body", "body": _ERROR_BODY})
+                await _send_error(self._send, status, body)
         except Exception as exc:
             if not client_gone(exc):
                 raise  # the client left meanwhile: nobody to tell
@@ -332,6 +375,10 @@ class _Exchange:
                 message = self._on_loop(self._next_message)
             self._body_done = not message.get("more_body", False)
             body: bytes = message.get("body", b"")
+            self._received += len(body)
+            if self._limit is not None and self._received > self._limit:
+                self.too_large = self._body_done = True
+                raise BodyTooLarge()
             if body:
                 return body
         return b""
@@ -403,6 +450,16 @@ def _body_declared(scope: Scope) -> bool:
     return declared
 
 
+async def _send_error(send: Send, status: int, body: bytes) -> None:
+    # A fresh list: middleware may add headers to the one it is given.
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", b"%d" % len(body)),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _parse_status(status: str) -> int:
     code = status[:3] if isinstance(status, str) else ""
     if not (code.isdigit() and code.isascii() and status[3:4] in ("", " ")):
@@ -410,7 +467,8 @@ def _parse_status(status: str) -> int:
     return int(code)
 
 
-def _declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
+    """The first Content-Length of raw ``headers``, if it is a plain number."""
     for name, value in headers:
         if name == b"content-length":
             return int(value) if value.isdigit() and len(value) <= 18 else None
@@ -523,9 +581,16 @@ class _InputStream:
     def read(self, size: int | None = -1) -> bytes:
         """Up to ``size`` bytes (all that is left when ``size`` is negative or None)."""
         if size is None or size < 0:
-            while self._fill():
-                pass
-            return self._take(len(self._buffer))
+            # Gathered in a BytesIO, whose getvalue() hands its buffer over
+            # without a copy: the body is held once, not twice.
+            whole = io.BytesIO(self._take(len(self._buffer)))
+            whole.seek(0, io.SEEK_END)
+            while not self._eof:
+                chunk = self._pull()
+                if not chunk:
+                    self._eof = True
+                whole.write(chunk)
+            return whole.getvalue()
         if not self._buffer and not self._eof and size:
             # The common case, a read per message: no copy through the buffer.
             chunk = self._pull()

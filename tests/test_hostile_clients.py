@@ -87,3 +87,10 @@ def test_clients_that_never_read_the_response_starve_nobody(server: Server, path
         # They really are stalled mid-response, not served and gone.
         first = socks[0].recv(65536)
         assert first.startswith(b"HTTP/1.1 200")
+
+
+def test_clients_that_never_finish_the_body_starve_nobody(server: Server) -> None:
+    head = "POST {} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 500000\r\n\r\n"
+    requests = [head.format(p).encode() + b"x" * 10 for p in ("/def-form", "/legacy/")]
+    with stalled(server, requests * ATTACKERS):
+        probe(server)

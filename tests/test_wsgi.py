@@ -826,7 +826,10 @@ async def test_close_when_the_client_disconnects_mid_stream(
             await WSGIApp(validator(tracked_app(tracked)))(make_scope(), receive, send)
     assert tracked.closed.is_set()
     assert bodies <= 5  # stopped promptly
-    assert caplog.records == []  # a client leaving is not an error
+    # A client leaving is not an error: one debug line, as gunicorn logs nothing.
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.DEBUG, "The client left during GET /")
+    ]
 
 
 async def test_close_when_send_raises_oserror() -> None:
@@ -1022,13 +1025,13 @@ async def test_thread_limit_bounds_concurrent_requests() -> None:
     assert statuses == [200] * 6
 
 
-async def test_default_limit_is_the_enclosing_apps_sync_thread_limit() -> None:
+async def test_the_threads_are_the_wsgi_apps_own_not_the_enclosing_apps() -> None:
     micro = MicroASGI("wsgi_host", root_path="/tmp")
     micro.config["SYNC_THREAD_LIMIT"] = 1
     app, peak = concurrency_probe()
     async with micro.app_context():
         await run_concurrently(WSGIApp(app), 4)
-    assert peak == [1]
+    assert peak == [4]
 
 
 def mounting_app() -> MicroASGI:
@@ -1059,17 +1062,39 @@ async def test_mounted_in_a_microasgi_app() -> None:
     assert (env["SCRIPT_NAME"], env["PATH_INFO"], env["QUERY_STRING"]) == ("/env", "/a/b", "x=1")
 
 
-async def test_mounted_default_limit_is_the_apps_sync_thread_limit() -> None:
+async def test_a_busy_mounted_wsgi_app_does_not_starve_the_apps_def_views() -> None:
+    # A legacy app whose threads are all busy (slow, or reading trickling
+    # uploads) leaves the mounting app's SYNC_THREAD_LIMIT slots alone.
     micro = mounting_app()
     micro.config["SYNC_THREAD_LIMIT"] = 1
-    app, peak = concurrency_probe()
-    micro.mount("/probe", WSGIApp(app))
+    release = threading.Event()
+
+    def stuck(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        release.wait(10)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"legacy"]
+
+    @micro.get("/def")
+    def def_view() -> str:
+        return "def"
+
+    micro.mount("/legacy", WSGIApp(stuck, thread_limit=2))
     transport = httpx.ASGITransport(app=micro)
     client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    answers: list[str] = []
+
+    async def legacy() -> None:
+        answers.append((await client.get("/legacy/")).text)
+
     async with client, anyio.create_task_group() as tg:
-        for _ in range(4):
-            tg.start_soon(client.get, "/probe/x")
-    assert peak == [1]
+        for _ in range(3):  # one more than its thread_limit: it waits its turn
+            tg.start_soon(legacy)
+        await anyio.sleep(0.2)
+        with anyio.fail_after(5):
+            assert (await client.get("/def")).text == "def"
+        assert answers == []
+        release.set()
+    assert answers == ["legacy"] * 3
 
 
 # -- a real Flask app -------------------------------------------------------------------
@@ -1401,3 +1426,154 @@ async def test_server_reporting_a_closed_transport_is_a_quiet_disconnect(
 
     await WSGIApp(wsgi)(make_scope(), receive, send)
     assert "Exception in WSGI app" not in caplog.text
+
+
+# -- limits ------------------------------------------------------------------------------
+
+
+def length_app(calls: list[int]) -> WSGIApplication:
+    """An app answering the length of the whole body, read with read()."""
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        calls.append(1)
+        body = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"%d" % len(body)]
+
+    return app
+
+
+def limited_host(limit: int | None) -> MicroASGI:
+    micro = MicroASGI("wsgi_limits", root_path="/tmp")
+    micro.config["MAX_CONTENT_LENGTH"] = limit
+    return micro
+
+
+async def counted_call(app: Any, scope: Scope, chunks: list[bytes]) -> tuple[Result, int]:
+    """``call``, also counting the body messages the app took."""
+    taken = 0
+    result = Result()
+    done = anyio.Event()
+
+    async def receive() -> Message:
+        nonlocal taken
+        if taken < len(chunks):
+            taken += 1
+            more = taken < len(chunks)
+            return {"type": "http.request", "body": chunks[taken - 1], "more_body": more}
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        result.messages.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            done.set()
+
+    with anyio.fail_after(10):
+        await app(scope, receive, send)
+    return result, taken
+
+
+async def test_the_mounting_apps_max_content_length_refuses_a_declared_body_unread() -> None:
+    micro = limited_host(1000)
+    calls: list[int] = []
+    micro.mount("/legacy", WSGIApp(length_app(calls)))
+    scope = make_scope("/legacy/", method="POST", headers=[(b"content-length", b"1001")])
+    result, taken = await counted_call(micro, scope, [b"x" * 1001])
+    assert result.status == 413
+    assert (calls, taken) == ([], 0)  # neither the app nor the body was touched
+    scope = make_scope("/legacy/", method="POST", headers=[(b"content-length", b"1000")])
+    result, _ = await counted_call(micro, scope, [b"x" * 1000])
+    assert result.body == b"1000"
+
+
+async def test_an_undeclared_body_is_cut_off_once_past_the_limit(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    micro = limited_host(100_000)
+    calls: list[int] = []
+    micro.mount("/legacy", WSGIApp(length_app(calls)))
+    scope = make_scope("/legacy/", method="POST", headers=[(b"transfer-encoding", b"chunked")])
+    with caplog.at_level(logging.DEBUG, "microasgi.wsgi"):
+        result, taken = await counted_call(micro, scope, [b"x" * 10_000] * 1000)
+    # (the chunks are all one object: the test holds 10 kB, not 10 MB)
+    assert result.status == 413
+    # 10 within the limit, the one past it; the channel holds one more, the pump one.
+    assert taken <= 13
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_a_flask_app_answers_its_own_413_for_an_undeclared_body() -> None:
+    from flask import Flask, request
+
+    legacy = Flask("legacy")
+
+    @legacy.post("/")
+    def upload() -> str:
+        return str(len(request.get_data()))
+
+    micro = limited_host(1000)
+    micro.mount("/legacy", WSGIApp(legacy))
+    scope = make_scope("/legacy/", method="POST", headers=[(b"transfer-encoding", b"chunked")])
+    result, _ = await counted_call(micro, scope, [b"x" * 600] * 5)
+    assert result.status == 413
+
+
+@pytest.mark.parametrize(
+    ("own", "size", "status"), [(2000, 1500, 200), (500, 800, 413), (None, 5000, 200)]
+)
+async def test_a_wsgi_app_may_take_its_own_limit(own: int | None, size: int, status: int) -> None:
+    micro = limited_host(1000)
+    micro.mount("/legacy", WSGIApp(length_app([]), max_content_length=own))
+    scope = make_scope("/legacy/", method="POST", headers=[(b"content-length", b"%d" % size)])
+    result, _ = await counted_call(micro, scope, [b"x" * size])
+    assert result.status == status
+
+
+async def test_reading_the_whole_body_holds_it_once() -> None:
+    import tracemalloc
+
+    size = 8 * 1024 * 1024
+    chunks = [b"x" * 65536 for _ in range(size // 65536)]
+    scope = make_scope(method="POST", headers=[(b"content-length", b"%d" % size)])
+    app = WSGIApp(length_app([]), max_content_length=None)
+    tracemalloc.start()
+    try:
+        result, _ = await counted_call(app, scope, chunks)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.body == b"%d" % size
+    assert peak < 1.3 * size, f"{peak / size:.2f} times the body"  # it was 2
+
+
+async def test_an_aborted_upload_to_a_flask_app_logs_one_debug_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from flask import Flask, request
+
+    legacy = Flask("legacy")
+
+    @legacy.post("/")
+    def upload() -> str:
+        return str(len(request.get_data()))
+
+    async def receive() -> Message:
+        nonlocal sent
+        sent += 1
+        if sent < 3:
+            return {"type": "http.request", "body": b"x" * 1000, "more_body": True}
+        return {"type": "http.disconnect"}
+
+    sent = 0
+    messages: list[Message] = []
+
+    async def send(message: Message) -> None:
+        messages.append(message)
+
+    scope = make_scope(method="POST", headers=[(b"content-length", b"6000000")])
+    with caplog.at_level(logging.DEBUG):
+        with anyio.fail_after(5):
+            await WSGIApp(legacy)(scope, receive, send)
+    records = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
+    assert records == [("microasgi.wsgi", logging.DEBUG, "The client left during POST /")]
