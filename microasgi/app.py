@@ -53,7 +53,8 @@ from .exceptions import (
     coerce_http_exception,
 )
 from .globals import _cv_app
-from .lifespan import run_lifespan, tune_gc
+from .lifespan import run_lifespan
+from .memory import tune_gc
 from .plans import RoutePlan, call_with_kwargs
 from .requests import (
     ClientDisconnected,
@@ -191,6 +192,9 @@ class MicroASGI(AppBase):
                 if not kept:
                     request.close()
                 _cv_app.reset(token)
+                # The error's traceback holds this frame: without this, a cycle that
+                # keeps the request (and its body) until the garbage collector runs.
+                error = None
 
     async def _handle_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The websocket path: match, contexts, before_websocket hooks, handler, close."""
@@ -239,6 +243,7 @@ class MicroASGI(AppBase):
             finally:
                 release_request_thread(ctx)
                 _cv_app.reset(token)
+                error = None  # no cycle through this frame (see _handle_http)
 
     def _find_rule(
         self, connection: Request | Websocket, method: str, websocket: bool = False
@@ -552,7 +557,10 @@ class MicroASGI(AppBase):
             handler = self._find_error_handler(http_exc, blueprints)
             if handler is None:
                 if self.trap_http_exception(http_exc):
-                    raise exc  # to handle_exception: a 500, or the test sees it
+                    try:
+                        raise exc  # to handle_exception: a 500, or the test sees it
+                    finally:
+                        del exc, http_exc  # no cycle through this frame
                 return http_exc.get_response()
             try:
                 return await self._call(handler, http_exc)
@@ -560,7 +568,12 @@ class MicroASGI(AppBase):
                 return raised.get_response()
         handler = self._find_error_handler(exc, blueprints)
         if handler is None:
-            raise exc
+            try:
+                raise exc
+            finally:
+                # The traceback holds this frame, and the frame would hold the
+                # exception: a cycle that keeps the request until the GC runs.
+                del exc
         return await self._call(handler, exc)
 
     def trap_http_exception(self, exc: HTTPException) -> bool:
@@ -581,7 +594,10 @@ class MicroASGI(AppBase):
     async def handle_exception(self, ctx: AppContext, exc: Exception) -> Response:
         """The error boundary: log ``exc`` and answer 500 (its handler's, or a bare one)."""
         if self.propagate_exceptions:
-            raise exc
+            try:
+                raise exc
+            finally:
+                del exc  # no cycle through this frame
         self.log_exception(exc, ctx.request)
         server_error = InternalServerError(original_exception=exc)
         blueprints = ctx.request.blueprints if ctx.request is not None else ()

@@ -47,6 +47,7 @@ import anyio.lowlevel
 import anyio.to_thread
 from anyio.lowlevel import RunVar
 
+from .exceptions import ServiceUnavailable
 from .globals import _cv_app
 
 if TYPE_CHECKING:
@@ -271,8 +272,15 @@ async def _call(ctx: AppContext, lease: _Lease, job: _Job) -> Any:
             release_request_thread(ctx)  # and so does the slot
         else:
             lease.worker = job.worker
-    if job.error is not None:
-        raise job.error
+    error = job.error
+    if error is not None:
+        job.error = None
+        try:
+            raise error
+        finally:
+            # This frame goes into the traceback: holding the error (or the job
+            # that holds it) would make a cycle keeping the view's locals alive.
+            del error
     return job.value
 
 
@@ -307,6 +315,19 @@ async def _take_slot(ctx: AppContext) -> anyio.CapacityLimiter:
     try:  # a free slot needs no trip round the event loop
         limiter.acquire_on_behalf_of_nowait(ctx)
     except anyio.WouldBlock:
+        queue_limit = ctx.app.config["SYNC_QUEUE_LIMIT"]
+        if (
+            queue_limit is not None
+            and not ctx._queue_refused
+            and limiter.statistics().tasks_waiting >= queue_limit
+        ):
+            # Refused once, at its first sync call (a 503 for the client); its
+            # teardown, if sync, then waits its turn like anything else.
+            ctx._queue_refused = True
+            raise ServiceUnavailable(
+                "The server is busy: too many requests are waiting. Try again shortly.",
+                retry_after=1,
+            ) from None
         await limiter.acquire_on_behalf_of(ctx)
     return limiter
 

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _package_version
-from typing import IO, Any, TypeVar, cast, overload
+from typing import IO, Any, NamedTuple, TypeVar, cast, overload
 
 import anyio
 import click
@@ -348,10 +348,47 @@ class MicroASGIGroup(AppGroup):
 )
 @click.option(
     "--server",
-    type=click.Choice(["uvicorn", "granian"]),
+    type=click.Choice(["uvicorn", "granian", "hypercorn"]),
     default="uvicorn",
     show_default=True,
     help="The ASGI server. granian (pip install granian) is faster on plain requests.",
+)
+@click.option(
+    "--limit-concurrency",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Connections and requests at once per worker; past it, 503 (uvicorn) or a wait"
+    " (granian's backpressure).",
+)
+@click.option(
+    "--timeout-keep-alive",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Seconds an idle keep-alive connection stays open (uvicorn, hypercorn).",
+)
+@click.option(
+    "--header-timeout",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Seconds a client has to send its request headers (granian; hypercorn: any read)."
+    " uvicorn has no such setting: see docs/deployment.md.",
+)
+@click.option(
+    "--max-header-size",
+    type=click.IntRange(min=1024),
+    default=16384,
+    show_default=True,
+    help="Largest request head in bytes (granian, hypercorn, uvicorn's h11).",
+)
+@click.option(
+    "--ws-max-size",
+    type=click.IntRange(min=1),
+    default=1024 * 1024,
+    show_default=True,
+    help="Largest websocket message in bytes (uvicorn, hypercorn).",
 )
 @pass_script_info
 def run_command(
@@ -364,13 +401,27 @@ def run_command(
     log_level: str | None,
     proxy_headers: bool,
     server: str,
+    limit_concurrency: int,
+    timeout_keep_alive: int,
+    header_timeout: int,
+    max_header_size: int,
+    ws_max_size: int,
 ) -> None:
-    """Serve the app with uvicorn (or granian with --server granian).
+    """Serve the app with uvicorn (or granian or hypercorn with --server).
 
     --reload and --workers need the app as an import string (the server starts
     new processes that import it): give --app as 'module:name' or
-    'module:factory'. granian always needs it.
+    'module:factory'. granian and hypercorn always need it.
+
+    The server gets protective settings by default: a bound on concurrent
+    connections, on idle keep-alive connections, on the time to send the
+    request head and on its size, and on websocket messages. Each server
+    has only some of them; docs/deployment.md says which, and what to put in
+    front of uvicorn for the rest.
     """
+    limits = _Limits(
+        limit_concurrency, timeout_keep_alive, header_timeout, max_header_size, ws_max_size
+    )
     app = info.load_app()
     if debug is not None:
         os.environ["MICROASGI_DEBUG"] = "1" if debug else "0"
@@ -393,7 +444,10 @@ def run_command(
     click.echo(f" * Serving microasgi app '{app.name}'")
     click.echo(f" * Debug mode: {'on' if app.debug else 'off'}")
     if server == "granian":
-        _serve_with_granian(info, host, port, reload, workers, log_level or "info")
+        _serve_with_granian(info, host, port, reload, workers, log_level or "info", limits)
+        return
+    if server == "hypercorn":
+        _serve_with_hypercorn(info, host, port, reload, workers, log_level or "info", limits)
         return
     import uvicorn
 
@@ -406,25 +460,50 @@ def run_command(
         log_level=log_level or ("debug" if app.debug else "info"),
         proxy_headers=proxy_headers,
         factory=info.factory and target is not app,
+        limit_concurrency=limits.concurrency,
+        timeout_keep_alive=limits.keep_alive,
+        h11_max_incomplete_event_size=limits.header_size,
+        ws_max_size=limits.ws_max_size,
     )
 
 
+class _Limits(NamedTuple):
+    """The protective server settings of ``microasgi run``."""
+
+    concurrency: int
+    keep_alive: int
+    header_timeout: int
+    header_size: int
+    ws_max_size: int
+
+
+def _import_string(info: ScriptInfo, server: str) -> str:
+    if info.import_string is None:
+        raise click.UsageError(
+            f"{server} imports the app by name in its own processes, but it was loaded from"
+            " a factory with arguments or a create_app callback. Use --app 'module:name'"
+            " or 'module:create_app'."
+        )
+    return info.import_string
+
+
 def _serve_with_granian(
-    info: ScriptInfo, host: str, port: int, reload: bool, workers: int, log_level: str
+    info: ScriptInfo,
+    host: str,
+    port: int,
+    reload: bool,
+    workers: int,
+    log_level: str,
+    limits: _Limits,
 ) -> None:
     try:
         from granian import Granian
         from granian.constants import Interfaces
+        from granian.http import HTTP1Settings
     except ImportError:
         raise click.UsageError("--server granian needs granian: pip install granian") from None
-    if info.import_string is None:
-        raise click.UsageError(
-            "granian imports the app by name in its own processes, but it was loaded from"
-            " a factory with arguments or a create_app callback. Use --app 'module:name'"
-            " or 'module:create_app'."
-        )
     Granian(
-        info.import_string,
+        _import_string(info, "granian"),
         address=host,
         port=port,
         interface=Interfaces.ASGI,
@@ -432,7 +511,43 @@ def _serve_with_granian(
         reload=reload,
         factory=info.factory,
         log_level={"trace": "debug"}.get(log_level, log_level),  # type: ignore[arg-type]
+        backpressure=limits.concurrency,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=limits.header_timeout * 1000,
+            max_buffer_size=max(limits.header_size, 65536),
+        ),
     ).serve()
+
+
+def _serve_with_hypercorn(
+    info: ScriptInfo,
+    host: str,
+    port: int,
+    reload: bool,
+    workers: int,
+    log_level: str,
+    limits: _Limits,
+) -> None:
+    try:
+        from hypercorn.config import Config
+        from hypercorn.run import run
+    except ImportError:
+        raise click.UsageError(
+            "--server hypercorn needs hypercorn: pip install hypercorn"
+        ) from None
+    config = Config()
+    path = _import_string(info, "hypercorn")
+    config.application_path = f"{path}()" if info.factory else path  # hypercorn evaluates it
+    config.bind = [f"{host}:{port}"]
+    config.workers = workers
+    config.use_reloader = reload
+    config.loglevel = log_level.upper() if log_level != "trace" else "DEBUG"
+    config.accesslog = "-"
+    config.keep_alive_timeout = limits.keep_alive
+    config.read_timeout = limits.header_timeout
+    config.h11_max_incomplete_size = limits.header_size
+    config.websocket_max_message_size = limits.ws_max_size
+    run(config)
 
 
 _SORT_KEYS = ("endpoint", "methods", "rule", "match")

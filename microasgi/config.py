@@ -58,10 +58,12 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "PROVIDE_AUTOMATIC_OPTIONS": True,
     # Bytes of a request body kept in memory before it spools to a temporary file.
     "BODY_MEMORY_LIMIT": 1024 * 1024,
-    # Worker threads available to sync views, hooks and WSGI apps.
+    # Worker threads available to sync views and hooks (a WSGIApp has its own).
     "SYNC_THREAD_LIMIT": 40,
+    # Requests that may wait for one of those threads; past it, 503 with Retry-After.
+    "SYNC_QUEUE_LIMIT": None,
     # Freeze startup objects and collect young ones less often, once serving
-    # starts (see microasgi.lifespan.tune_gc); False leaves the GC alone.
+    # starts, and watch memory (see microasgi.memory); False leaves the GC alone.
     "GC_TUNING": True,
 }
 """microasgi's default settings; each app starts from a copy of this dict."""

@@ -108,6 +108,7 @@ class AppContext:
     _session: SessionMixin | None = None  # opened on first use
     #: This request's slot and worker thread for sync code (see bridge.py).
     _lease: Any = None
+    _queue_refused = False  # SYNC_QUEUE_LIMIT turned it away once: later calls wait
     _after_request_functions: list[Callable[[Response], Any]] | None = None
     _tokens: list[Token[AppContext]] | None = None  # only pushed contexts need it
 

@@ -1,9 +1,7 @@
-"""Serving lifecycle: driving another ASGI app's lifespan (mounted children, the test
-clients), and readying the garbage collector for a long-running worker."""
+"""Driving another ASGI app's lifespan: mounted children, the test clients."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -60,34 +58,3 @@ async def run_lifespan(app: ASGIApp) -> AsyncIterator[None]:
         raise body_error
     if failed is not None:
         raise RuntimeError(failed)
-
-
-#: Collections of the youngest generation wait for this many new objects while
-#: serving (CPython's default is 700; see :func:`tune_gc`).
-GC_YOUNG_THRESHOLD = 10_000
-_gc_tuned = False
-
-
-def tune_gc() -> bool:
-    """Once per process, when the app starts serving: freeze what exists, collect young less often.
-
-    Why: at 64 requests in flight a worker holds ~1,600 young container objects
-    (each request's request, contexts, response, the server's own), more than
-    CPython's 700-object threshold, so young collections ran every ~70 requests
-    and every ~1,400 requests a full one walked all of the app's ~40,000
-    long-lived objects (15-25 ms, measured under uvicorn: the p99 latency).
-    ``gc.freeze()`` moves what exists at startup (modules, the app, its routes)
-    out of the collector's sight; the higher threshold lets in-flight objects
-    die before a collection. Nothing is done if the GC is disabled, or when a
-    threshold was set higher already. Returns whether it acted.
-    """
-    global _gc_tuned
-    if _gc_tuned or not gc.isenabled():
-        return False
-    _gc_tuned = True
-    gc.collect()
-    gc.freeze()
-    young, *older = gc.get_threshold()
-    if 0 < young < GC_YOUNG_THRESHOLD:
-        gc.set_threshold(GC_YOUNG_THRESHOLD, *older)
-    return True

@@ -12,6 +12,7 @@ plain synchronous calls in both async and sync views. Routes registered with
 from __future__ import annotations
 
 import codecs
+import copy
 import re
 import tempfile
 from collections.abc import AsyncIterator
@@ -612,7 +613,8 @@ class Request:
     def _load_form(self) -> None:
         """Parse a form body, once, on first read (see :mod:`.forms` for the limits)."""
         if self._form_error is not None:
-            raise self._form_error
+            # A copy: the kept one gets no traceback (which would hold this request).
+            raise copy.copy(self._form_error)
         if self._form is not None:
             return
         mimetype = self.mimetype
@@ -633,8 +635,9 @@ class Request:
                 max_parts=config["MAX_FORM_PARTS"],
             )
         except HTTPException as exc:
-            # Raised again on each read, as the same bad body would give.
-            self._form_error = exc.with_traceback(None)
+            # Raised again on each read, as the same bad body would give; a copy
+            # is kept, without the traceback that would hold this request.
+            self._form_error = copy.copy(exc).with_traceback(None)
             raise
 
     @property

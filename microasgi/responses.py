@@ -515,7 +515,10 @@ async def _stream(
         if not started:
             with suppress(Exception):  # a client already gone cannot be answered
                 await InternalServerError().get_response()(scope, receive, send)
-        raise error
+        try:
+            raise error
+        finally:
+            del error  # no cycle through this frame's traceback entry
 
 
 class ASGIResponse(Response):

@@ -34,6 +34,7 @@ from __future__ import annotations
 import concurrent.futures
 import io
 import logging
+import traceback
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -168,28 +169,36 @@ class WSGIApp:
                 # Started, not just scheduled: its `finally` must run even if we are
                 # cancelled at once, or a thread reading the body would wait forever.
                 await tg.start(exchange.pump)
+                limiter = thread_limiter(id(self), self.thread_limit)
+                await anyio.to_thread.run_sync(
+                    exchange.serve, self.wsgi_app, scope, limiter=limiter
+                )
+                error = exchange.error
                 try:
-                    limiter = thread_limiter(id(self), self.thread_limit)
-                    await anyio.to_thread.run_sync(
-                        exchange.serve, self.wsgi_app, scope, limiter=limiter
-                    )
-                    await exchange.finish()
-                except Exception as exc:
-                    if isinstance(exc, ClientDisconnected) or (
-                        exchange.gone and not exchange.finished
-                    ):
-                        # Not the app's fault, and nobody left to tell (gunicorn
-                        # logs nothing for it).
-                        logger.debug("The client left during %s %s", method, path)
-                    elif exchange.too_large:
-                        await exchange.end_after_error(413, _TOO_LARGE_BODY)
-                    else:
-                        logger.error("Exception in WSGI app on %s %s", method, path, exc_info=exc)
-                        # While the pump still runs, so a client that left is known.
-                        await exchange.end_after_error()
+                    if error is None:
+                        await exchange.finish()
+                except ClientDisconnected as exc:
+                    error = exc
+                if error is None:
+                    pass
+                elif isinstance(error, ClientDisconnected) or (
+                    exchange.gone and not exchange.finished
+                ):
+                    # Not the app's fault, and nobody left to tell (gunicorn logs
+                    # nothing for it).
+                    logger.debug("The client left during %s %s", method, path)
+                elif exchange.too_large:
+                    await exchange.end_after_error(413, _TOO_LARGE_BODY)
+                else:
+                    logger.error("Exception in WSGI app on %s %s", method, path, exc_info=error)
+                    # While the pump still runs, so a client that left is known.
+                    await exchange.end_after_error()
                 tg.cancel_scope.cancel()
         finally:
+            if exchange.error is not None:
+                _clear_frames(exchange.error)
             exchange.close()
+            error = exchange.error = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.wsgi_app!r}>"
@@ -220,6 +229,7 @@ class _Exchange:
         self._limit = limit
         self._received = 0
         self.too_large = False
+        self.error: Exception | None = None  # what the app raised (see serve)
         # Seen in the thread when the request is cancelled while it waits on the loop.
         self._cancelled = anyio.get_cancelled_exc_class()
         # One slot: while it is full the pump waits, holding one more message, so
@@ -340,7 +350,10 @@ class _Exchange:
     def serve(self, app: WSGIApplication, scope: Scope) -> None:
         """Call the WSGI app and send its body, closing its iterable whatever happens.
 
-        The final, empty body message is left to :meth:`finish`.
+        The final, empty body message is left to :meth:`finish`. An exception is
+        kept in :attr:`error`, for the loop to report and then drop with its
+        frames' locals (see :func:`_clear_frames`), rather than raised across the
+        thread hop.
         """
         errors = _ErrorStream()
         environ = _build_environ(scope, _InputStream(self.read_body), errors, self._chunk_size)
@@ -356,6 +369,8 @@ class _Exchange:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
+        except Exception as exc:
+            self.error = exc
         finally:
             errors.flush()
 
@@ -458,6 +473,21 @@ async def _send_error(send: Send, status: int, body: bytes) -> None:
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _clear_frames(exc: BaseException) -> None:
+    """Drop the locals of the frames in ``exc``'s tracebacks (and its causes').
+
+    Once it is logged: what the frames held (a body being read, the future and
+    the streams of the exchange, which hold the very exception) goes now, not
+    when the garbage collector finds the cycle.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        current = current.__cause__ or current.__context__
 
 
 def _parse_status(status: str) -> int:

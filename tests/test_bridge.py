@@ -388,3 +388,43 @@ def test_a_blueprint_sync_teardown_keeps_the_views_thread() -> None:
     for _ in range(20):
         assert client.get("/shop/").text == "ok"
         assert threads["view"] == threads["teardown"], threads
+
+
+async def test_past_sync_queue_limit_a_request_is_a_503_with_retry_after() -> None:
+    app = make_app()
+    app.config.update(SYNC_THREAD_LIMIT=1, SYNC_QUEUE_LIMIT=2)
+    release = threading.Event()
+    torn_down: list[str] = []
+
+    @app.get("/<name>")
+    def view(name: str) -> str:
+        if name == "busy":
+            release.wait(5)
+        return name
+
+    @app.teardown_request
+    def teardown(error: BaseException | None) -> None:  # sync: it needs a slot too
+        torn_down.append(request.path)
+
+    statuses: dict[str, tuple[int, str | None]] = {}
+    async with app.async_test_client() as client:
+
+        async def get(name: str) -> None:
+            response = await client.get(f"/{name}")
+            statuses[name] = (response.status_code, response.headers.get("retry-after"))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(get, "busy")
+            await anyio.sleep(0.1)
+            tg.start_soon(get, "queued1")
+            tg.start_soon(get, "queued2")
+            await anyio.sleep(0.1)
+            await get("refused")  # two are waiting already
+            release.set()
+    assert statuses == {
+        "busy": (200, None),
+        "queued1": (200, None),
+        "queued2": (200, None),
+        "refused": (503, "1"),
+    }
+    assert sorted(torn_down) == ["/busy", "/queued1", "/queued2", "/refused"]

@@ -578,6 +578,11 @@ def test_run_serves_the_app_object(project: Path, served: list[Any]) -> None:
         "log_level": "info",
         "proxy_headers": False,
         "factory": False,
+        # Protective settings (docs/deployment.md):
+        "limit_concurrency": 1000,
+        "timeout_keep_alive": 5,
+        "h11_max_incomplete_event_size": 16384,
+        "ws_max_size": 1024 * 1024,
     }
 
 
@@ -604,7 +609,30 @@ def test_run_with_granian(project: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert options["port"] == 8002
     assert options["workers"] == 2
     assert str(options["interface"].value) == "asgi"
+    assert options["backpressure"] == 1000
+    assert options["http1_settings"].header_read_timeout == 10_000
     assert served_marker == ("served", {})
+
+
+def test_run_with_hypercorn_and_protective_settings(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hypercorn.run
+
+    configs: list[Any] = []
+    monkeypatch.setattr(hypercorn.run, "run", configs.append)
+    write(project / "hello.py", HELLO)
+    args = ["--app", "hello", "run", "--server", "hypercorn", "-p", "8003"]
+    result = invoke([*args, "--header-timeout", "3", "--timeout-keep-alive", "2"])
+    assert result.exit_code == 0, result.output
+    [config] = configs
+    assert (config.application_path, config.bind) == ("hello:app", ["127.0.0.1:8003"])
+    assert (config.read_timeout, config.keep_alive_timeout) == (3, 2)
+    assert config.h11_max_incomplete_size == 16384
+    assert config.websocket_max_message_size == 1024 * 1024
+    write(project / "fact.py", FACTORY)
+    assert invoke(["--app", "fact", "run", "--server", "hypercorn"]).exit_code == 0
+    assert configs[-1].application_path == "fact:create_app()"
 
 
 def test_run_with_granian_needs_an_importable_app(project: Path) -> None:

@@ -139,6 +139,7 @@ def test_default_config_has_every_flask_key() -> None:
         "PROVIDE_AUTOMATIC_OPTIONS",
         "BODY_MEMORY_LIMIT",
         "SYNC_THREAD_LIMIT",
+        "SYNC_QUEUE_LIMIT",
         "GC_TUNING",
     }
     assert set(DEFAULT_CONFIG) == expected
