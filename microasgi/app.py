@@ -165,7 +165,8 @@ class MicroASGI(AppBase):
                 # kept for a sync teardown goes back now, not once a slow client
                 # has read the last byte.
                 ended = True
-                await self._end_request(ctx, error)
+                if self._has_teardown or ctx._lease is not None:
+                    await self._end_request(ctx, error)
             try:
                 # A stream=True view may still be reading the body while the
                 # response streams: only it may take body messages from receive.
@@ -186,7 +187,7 @@ class MicroASGI(AppBase):
                 release_request_slot(ctx)
         finally:
             try:
-                if not ended:
+                if not ended and (self._has_teardown or ctx._lease is not None):
                     await self._end_request(ctx, error)
             finally:
                 if not kept:

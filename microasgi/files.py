@@ -178,6 +178,7 @@ class FileResponse(Response):
         else:
             chunks = _FileChunks(None, path_or_file)
         super().__init__(chunks, status, headers, mimetype, content_type, direct_passthrough=True)
+        self._sends_with_request = False  # read and sent from the loop: the request may end first
         self._chunks = chunks
         self._whole = True
 
@@ -185,10 +186,6 @@ class FileResponse(Response):
     def path(self) -> str | None:
         """The absolute path of the file, or ``None`` for a file object."""
         return self._chunks.path
-
-    @property
-    def _sends_with_request(self) -> bool:
-        return False  # read and sent from the loop: the request may end first
 
     def _set_extent(self, offset: int | None, length: int | None, whole: bool) -> None:
         self._chunks.offset = offset

@@ -93,6 +93,9 @@ class Response:
     _headers: ResponseHeaders | None = None  # the headers view, built on first use
     _status_text: str | None = None
     _iter: Iterable[Any] | AsyncIterable[Any] | None = None  # a streamed body
+    # Whether sending the body may use the request (a generator may read it), so
+    # the request ends after it is sent; a complete body or a file ends it before.
+    _sends_with_request = False
     direct_passthrough = False
 
     def __init__(
@@ -165,6 +168,7 @@ class Response:
             self._body = b"".join(c.encode() if isinstance(c, str) else bytes(c) for c in response)
         else:
             self._iter = response
+            self._sends_with_request = True
 
     # -- status ----------------------------------------------------------------
 
@@ -247,15 +251,10 @@ class Response:
         body = self._iter
         return body is not None and not isinstance(body, AsyncIterable)
 
-    @property
-    def _sends_with_request(self) -> bool:
-        # Whether sending the body may use the request (a generator may read it),
-        # so the request ends after it; a complete body or a file does not.
-        return self._iter is not None
-
     def set_data(self, value: str | bytes | bytearray) -> None:
         """Replace the body."""
         self._iter = None
+        self._sends_with_request = False
         self._body = value.encode() if isinstance(value, str) else bytes(value)
 
     def get_data(self, as_text: bool = False) -> Any:
@@ -268,6 +267,7 @@ class Response:
                 )
             self._set_body(list(self._iter))
             self._iter = None
+            self._sends_with_request = False
         assert self._body is not None
         return self._body.decode() if as_text else self._body
 
@@ -533,9 +533,8 @@ class ASGIResponse(Response):
         self._raw.clear()
         self.app = app
 
-    @property
-    def _sends_with_request(self) -> bool:
-        return True  # the wrapped app may stream a generator that reads the request
+    #: The wrapped app may stream a generator that reads the request.
+    _sends_with_request = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         extra = self._raw
