@@ -12,7 +12,10 @@ The request path, top to bottom (``_handle_http``):
 6. ``make_response`` turns the return value into a :class:`Response`;
 7. ``after_this_request`` and ``after_request`` hooks, then the session is saved;
 8. the response is sent (streamed bodies watch for the client leaving);
-9. ``teardown_request`` and ``teardown_appcontext`` hooks run, whatever happened.
+9. ``teardown_request`` and ``teardown_appcontext`` hooks run, whatever happened:
+   after a streamed body, which may still read the request; before a complete
+   body or a file is sent, as in Flask, so a thread kept for a ``def`` teardown
+   is not held while a slow client reads.
 
 Exceptions from 2-7 go to :meth:`MicroASGI.handle_user_exception` (error
 handlers by code, then by class); anything still unhandled is logged and

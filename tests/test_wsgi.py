@@ -65,6 +65,7 @@ def make_scope(
 @dataclass
 class Result:
     messages: list[Message] = field(default_factory=list)
+    taken: int = 0  # body messages the app received
 
     @property
     def status(self) -> int:
@@ -84,19 +85,17 @@ class Result:
         return last["type"] == "http.response.body" and not last.get("more_body", False)
 
 
-async def call(app: WSGIApp, scope: Scope | None = None, body: Iterable[bytes] = (b"",)) -> Result:
+async def call(app: Any, scope: Scope | None = None, body: Iterable[bytes] = (b"",)) -> Result:
     """Run one request: ``body`` arrives in one message per item."""
     result = Result()
     done = anyio.Event()
     chunks = list(body)
-    messages: list[Message] = [
-        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
-        for i, chunk in enumerate(chunks)
-    ]
 
     async def receive() -> Message:
-        if messages:
-            return messages.pop(0)
+        if result.taken < len(chunks):
+            result.taken += 1
+            more = result.taken < len(chunks)
+            return {"type": "http.request", "body": chunks[result.taken - 1], "more_body": more}
         await done.wait()
         return {"type": "http.disconnect"}
 
@@ -1449,41 +1448,16 @@ def limited_host(limit: int | None) -> MicroASGI:
     return micro
 
 
-async def counted_call(app: Any, scope: Scope, chunks: list[bytes]) -> tuple[Result, int]:
-    """``call``, also counting the body messages the app took."""
-    taken = 0
-    result = Result()
-    done = anyio.Event()
-
-    async def receive() -> Message:
-        nonlocal taken
-        if taken < len(chunks):
-            taken += 1
-            more = taken < len(chunks)
-            return {"type": "http.request", "body": chunks[taken - 1], "more_body": more}
-        await done.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        result.messages.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body", False):
-            done.set()
-
-    with anyio.fail_after(10):
-        await app(scope, receive, send)
-    return result, taken
-
-
 async def test_the_mounting_apps_max_content_length_refuses_a_declared_body_unread() -> None:
     micro = limited_host(1000)
     calls: list[int] = []
     micro.mount("/legacy", WSGIApp(length_app(calls)))
     scope = make_scope("/legacy/", method="POST", headers=[(b"content-length", b"1001")])
-    result, taken = await counted_call(micro, scope, [b"x" * 1001])
+    result = await call(micro, scope, [b"x" * 1001])
     assert result.status == 413
-    assert (calls, taken) == ([], 0)  # neither the app nor the body was touched
+    assert (calls, result.taken) == ([], 0)  # neither the app nor the body was touched
     scope = make_scope("/legacy/", method="POST", headers=[(b"content-length", b"1000")])
-    result, _ = await counted_call(micro, scope, [b"x" * 1000])
+    result = await call(micro, scope, [b"x" * 1000])
     assert result.body == b"1000"
 
 
@@ -1495,11 +1469,11 @@ async def test_an_undeclared_body_is_cut_off_once_past_the_limit(
     micro.mount("/legacy", WSGIApp(length_app(calls)))
     scope = make_scope("/legacy/", method="POST", headers=[(b"transfer-encoding", b"chunked")])
     with caplog.at_level(logging.DEBUG, "microasgi.wsgi"):
-        result, taken = await counted_call(micro, scope, [b"x" * 10_000] * 1000)
-    # (the chunks are all one object: the test holds 10 kB, not 10 MB)
+        # (the chunks are all one object: the test holds 10 kB, not 10 MB)
+        result = await call(micro, scope, [b"x" * 10_000] * 1000)
     assert result.status == 413
     # 10 within the limit, the one past it; the channel holds one more, the pump one.
-    assert taken <= 13
+    assert result.taken <= 13
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
@@ -1515,7 +1489,7 @@ async def test_a_flask_app_answers_its_own_413_for_an_undeclared_body() -> None:
     micro = limited_host(1000)
     micro.mount("/legacy", WSGIApp(legacy))
     scope = make_scope("/legacy/", method="POST", headers=[(b"transfer-encoding", b"chunked")])
-    result, _ = await counted_call(micro, scope, [b"x" * 600] * 5)
+    result = await call(micro, scope, [b"x" * 600] * 5)
     assert result.status == 413
 
 
@@ -1526,7 +1500,7 @@ async def test_a_wsgi_app_may_take_its_own_limit(own: int | None, size: int, sta
     micro = limited_host(1000)
     micro.mount("/legacy", WSGIApp(length_app([]), max_content_length=own))
     scope = make_scope("/legacy/", method="POST", headers=[(b"content-length", b"%d" % size)])
-    result, _ = await counted_call(micro, scope, [b"x" * size])
+    result = await call(micro, scope, [b"x" * size])
     assert result.status == status
 
 
@@ -1539,7 +1513,7 @@ async def test_reading_the_whole_body_holds_it_once() -> None:
     app = WSGIApp(length_app([]), max_content_length=None)
     tracemalloc.start()
     try:
-        result, _ = await counted_call(app, scope, chunks)
+        result = await call(app, scope, chunks)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
