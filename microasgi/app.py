@@ -53,7 +53,6 @@ from .exceptions import (
     InternalServerError,
     NotFound,
     RequestRedirect,
-    coerce_http_exception,
 )
 from .globals import _cv_app
 from .lifespan import run_lifespan
@@ -65,7 +64,7 @@ from .requests import (
     blueprint_lineage,
     check_host,
 )
-from .responses import _HTML, ASGIResponse, Response, client_gone
+from .responses import _HTML, ASGIResponse, Response, client_gone, error_response
 from .scaffold import is_async_callable
 from .templating import template_location
 from .typing import (
@@ -277,23 +276,22 @@ class MicroASGI(AppBase):
         Before the handshake is accepted, the answer refuses it; afterwards the
         socket closes (1011 for an unhandled error).
         """
-        http_exc = coerce_http_exception(exc)
-        target = http_exc if http_exc is not None else exc
-        handler = self._find_error_handler(target, ws.blueprints)
+        http_exc = exc if isinstance(exc, HTTPException) else None
+        handler = self._find_error_handler(exc, ws.blueprints)
         if handler is not None:
             try:
-                return await self._call(handler, target)
+                return await self._call(handler, exc)
             except Exception as handler_exc:
                 exc = handler_exc
                 http_exc = None
         if http_exc is not None:
-            return http_exc.get_response()
+            return error_response(http_exc)
         if self.propagate_exceptions and not ws.accepted:
             raise exc
         self.log_exception(exc, ws)
         if ws.accepted:
             return _UNHANDLED
-        return InternalServerError().get_response()
+        return error_response(InternalServerError())
 
     async def _end_request(self, ctx: AppContext, error: BaseException | None) -> None:
         """Teardown hooks, whatever happened; then the thread held for sync code goes back."""
@@ -376,7 +374,7 @@ class MicroASGI(AppBase):
         except HTTPException as exc:
             # An after-hook that reads bad input (request.args past its limit) is
             # still the client's mistake: its 4xx, not a 500.
-            return exc.get_response()
+            return error_response(exc)
 
     async def dispatch_request(self, request: Request, plan: RoutePlan) -> Any:
         """Call the view (or answer OPTIONS, or raise the routing error)."""
@@ -515,7 +513,7 @@ class MicroASGI(AppBase):
             response = self.response_class(rv, status, headers)
             status = headers = None
         elif isinstance(rv, HTTPException):
-            response = rv.get_response()
+            response = error_response(rv)
         elif callable(rv):
             response = ASGIResponse(cast(ASGIApp, rv))
         else:
@@ -553,11 +551,11 @@ class MicroASGI(AppBase):
 
     async def handle_user_exception(self, ctx: AppContext, exc: Exception) -> Any:
         """Answer ``exc`` with its error handler, or as an HTTP error; re-raise the rest."""
-        http_exc = coerce_http_exception(exc)
+        http_exc = exc if isinstance(exc, HTTPException) else None
         blueprints = ctx.request.blueprints if ctx.request is not None else ()
         if http_exc is not None:
             if isinstance(http_exc, RequestRedirect):
-                return http_exc.get_response()
+                return error_response(http_exc)
             handler = self._find_error_handler(http_exc, blueprints)
             if handler is None:
                 if self.trap_http_exception(http_exc):
@@ -565,11 +563,11 @@ class MicroASGI(AppBase):
                         raise exc  # to handle_exception: a 500, or the test sees it
                     finally:
                         del exc, http_exc  # no cycle through this frame
-                return http_exc.get_response()
+                return error_response(http_exc)
             try:
                 return await self._call(handler, http_exc)
             except HTTPException as raised:  # the handler hit bad input itself
-                return raised.get_response()
+                return error_response(raised)
         handler = self._find_error_handler(exc, blueprints)
         if handler is None:
             try:
@@ -619,7 +617,7 @@ class MicroASGI(AppBase):
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             response = self.response_class(text, 500, mimetype="text/plain")
         if response is None:
-            response = server_error.get_response()
+            response = error_response(server_error)
         try:
             # As in Flask, after_request hooks see the error response too.
             return await self.process_response(ctx, response, self._plan_for(ctx.request))

@@ -13,6 +13,8 @@ so its ``finally`` runs.
 
 from __future__ import annotations
 
+import functools
+import html
 import json as _json
 import re
 import warnings
@@ -25,11 +27,13 @@ from urllib.parse import quote
 
 import anyio
 import anyio.lowlevel
+from markupsafe import Markup, escape
 from werkzeug.http import dump_cookie
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .bridge import iterate_in_threads, release_request_slot, run_in_request_thread
 from .datastructures import ResponseHeaders, header_pair
-from .exceptions import InternalServerError
+from .exceptions import HTTPException, InternalServerError, RequestRedirect
 from .globals import _cv_app
 from .typing import ASGIApp, HeadersValue, Message, Receive, Scope, Send, StatusValue
 
@@ -514,7 +518,7 @@ async def _stream(
     if error is not None:
         if not started:
             with suppress(Exception):  # a client already gone cannot be answered
-                await InternalServerError().get_response()(scope, receive, send)
+                await error_response(InternalServerError())(scope, receive, send)
         try:
             raise error
         finally:
@@ -547,6 +551,59 @@ class ASGIResponse(Response):
         await self.app(scope, receive, send_with_headers)
 
 
+def error_response(exc: HTTPException) -> Response:
+    """The response for an HTTP error: its own (``exc.response``), a redirect, or its page.
+
+    Werkzeug's ``get_response`` would build a WSGI response; this builds ours,
+    with Werkzeug's body and headers (``Allow`` for a 405, ``WWW-Authenticate``
+    for a 401, ``Retry-After``...). The common case, a plain page with no extra
+    header, is built from a cache: a 404 flood costs no more than a hit.
+    """
+    given = exc.response
+    if given is not None:
+        return as_response(given)
+    if isinstance(exc, RequestRedirect):
+        return redirect(exc.new_url, exc.code)
+    code = exc.code or 500
+    kind = type(exc)
+    if (
+        kind.get_body is _DEFAULT_BODY
+        and kind.get_description is _DEFAULT_DESCRIPTION
+        and kind.get_headers is _DEFAULT_HEADERS
+    ):
+        description = exc.description
+        if description is None or description.__class__ is str:
+            response = Response._ready(_error_page(code, exc.name, description))
+            response.status_code = code
+            return response
+    return Response(exc.get_body(), code, exc.get_headers())
+
+
+_DEFAULT_BODY = HTTPException.get_body
+_DEFAULT_DESCRIPTION = HTTPException.get_description
+_DEFAULT_HEADERS = HTTPException.get_headers
+
+
+@functools.lru_cache(maxsize=256)
+def _error_page(code: int, name: str, description: str | None) -> bytes:
+    # Werkzeug's page, word for word (HTTPException.get_body), built once per text.
+    text = escape(description or "").replace("\n", Markup("<br>"))
+    return (
+        f"<!doctype html>\n<html lang=en>\n<title>{code} {escape(name)}</title>\n"
+        f"<h1>{escape(name)}</h1>\n<p>{text}</p>\n"
+    ).encode()
+
+
+def as_response(value: Any) -> Response:
+    """``value`` as our :class:`Response`: itself, or a copy of a Werkzeug (Flask) one."""
+    if isinstance(value, Response):
+        return value
+    if isinstance(value, WerkzeugResponse):
+        body = value.response if value.is_streamed else value.get_data()
+        return Response(body, value.status, list(value.headers.items()))
+    raise TypeError(f"{value!r} is not a response.")
+
+
 _BaseResponse = Response  # `redirect` has a parameter named Response, as Flask's
 
 
@@ -570,6 +627,4 @@ def redirect(
 
 
 def _escape(text: str) -> str:
-    import html
-
     return html.escape(text, quote=True)

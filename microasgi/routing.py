@@ -794,7 +794,7 @@ class Map:
                     target = _redirect_target(path + "/")
                     return RequestRedirect(target) if target is not None else NotFound()
                 if miss.allowed:
-                    return MethodNotAllowed(miss.allowed)
+                    return MethodNotAllowed(sorted(miss.allowed))
                 return NotFound()
         rule, raw = found
         if len(raw) == 1:

@@ -340,9 +340,4 @@ class Scaffold:
             )
         if issubclass(exc_class_or_code, HTTPException):
             return exc_class_or_code, exc_class_or_code.code
-        foreign_code = getattr(exc_class_or_code, "code", None)
-        if exc_class_or_code.__module__.startswith("werkzeug.") and isinstance(foreign_code, int):
-            # werkzeug's classes are honoured by their status code: raised ones are
-            # turned into ours before handlers are looked up.
-            return default_exceptions.get(foreign_code, HTTPException), foreign_code
         return exc_class_or_code, None

@@ -18,6 +18,7 @@ from microasgi.datastructures import (
     ResponseHeaders,
 )
 from microasgi.exceptions import BadRequestKeyError
+from microasgi.responses import error_response
 
 # -- MultiDict ------------------------------------------------------------------------------------
 
@@ -84,8 +85,7 @@ def test_multidict_missing_key_is_bad_request(md: MultiDict[str]) -> None:
     assert isinstance(error, BadRequest)
     assert isinstance(error, HTTPException)
     assert error.code == 400
-    assert error.get_response().status_code == 400
-    assert error.key == "missing"
+    assert error_response(error).status_code == 400
     assert error.args == ("missing",)
     with pytest.raises(BadRequest):
         md["missing"]

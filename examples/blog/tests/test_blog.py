@@ -97,7 +97,7 @@ def test_exists_required(client: TestClient, auth: AuthActions, method: str, pat
     auth.login()
     response = client.open(path, method=method)
     assert response.status_code == 404
-    assert "Post id 2 doesn&#x27;t exist." in response.text
+    assert "Post id 2 doesn&#39;t exist." in response.text
 
 
 def test_create(client: TestClient, auth: AuthActions, app: Flask) -> None:
