@@ -67,6 +67,7 @@ from werkzeug.exceptions import (
 from werkzeug.exceptions import abort as _werkzeug_abort
 from werkzeug.routing import RequestRedirect
 
+
 def abort(status: int | Any, *args: Any, **kwargs: Any) -> NoReturn:
     """Stop handling the request with an HTTP error, as Flask's ``abort``.
 
