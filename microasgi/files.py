@@ -39,9 +39,9 @@ from typing import IO, Any
 from urllib.parse import quote
 
 import anyio
+from werkzeug.datastructures import Headers
 
 from .bridge import run_io
-from .datastructures import Headers
 from .exceptions import NotFound, PreconditionFailed, RequestedRangeNotSatisfiable
 from .globals import _cv_app
 from .responses import Response

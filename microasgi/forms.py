@@ -31,10 +31,9 @@ from typing import IO
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser
-from werkzeug.datastructures import FileStorage, Headers
+from werkzeug.datastructures import FileStorage, Headers, ImmutableMultiDict
 from werkzeug.http import parse_options_header
 
-from .datastructures import MultiDict
 from .exceptions import BadRequest, RequestEntityTooLarge
 
 # python-multipart logs a WARNING for each malformed multipart body it is given,
@@ -103,13 +102,13 @@ def parse_qs(raw: bytes, charset: str, max_fields: int | None) -> list[tuple[str
     return pairs
 
 
-def parse_query(query: bytes, max_fields: int | None = None) -> MultiDict[str]:
-    """A query string as a MultiDict (raw non-ASCII bytes read as UTF-8, as browsers send).
+def parse_query(query: bytes, max_fields: int | None = None) -> ImmutableMultiDict[str, str]:
+    """A query string's fields (raw non-ASCII bytes are read as UTF-8, as browsers send them).
 
     Past ``max_fields`` fields, a :class:`BadRequest` (``MAX_QUERY_FIELDS``).
     """
     try:
-        return MultiDict(parse_qs(query, "utf-8", max_fields))
+        return ImmutableMultiDict(parse_qs(query, "utf-8", max_fields))
     except RequestEntityTooLarge:
         raise BadRequest(f"Too many query fields (the limit is {max_fields}).") from None
 
@@ -122,7 +121,7 @@ def parse_form(
     *,
     max_memory: int | None,
     max_parts: int | None,
-) -> tuple[MultiDict[str], MultiDict[FileStorage]]:
+) -> tuple[ImmutableMultiDict[str, str], ImmutableMultiDict[str, FileStorage]]:
     """The fields and files of a form ``body``: bytes, or a binary file (a spooled body).
 
     ``boundary`` is the multipart boundary; ``charset`` a codec name for the text.
@@ -140,14 +139,14 @@ def parse_form(
                 f"The form is {size} bytes; the limit is {max_memory} (MAX_FORM_MEMORY_SIZE)."
             )
         raw = body if isinstance(body, bytes) else body.read()
-        return MultiDict(parse_qs(raw, charset, max_parts)), MultiDict()
+        return ImmutableMultiDict(parse_qs(raw, charset, max_parts)), ImmutableMultiDict()
     if mimetype == "multipart/form-data":
         if not boundary:
             raise BadRequest("The multipart body has no boundary in its Content-Type.")
         form = _MultipartForm(charset, max_memory, max_parts, in_memory=isinstance(body, bytes))
         form.parse(boundary.encode("latin-1", "replace"), _chunks(body))
-        return MultiDict(form.fields), MultiDict(form.files)
-    return MultiDict(), MultiDict()
+        return ImmutableMultiDict(form.fields), ImmutableMultiDict(form.files)
+    return ImmutableMultiDict(), ImmutableMultiDict()
 
 
 def _chunks(body: bytes | IO[bytes]) -> Iterator[bytes]:

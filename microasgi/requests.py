@@ -16,23 +16,16 @@ import copy
 import re
 import tempfile
 from collections.abc import AsyncIterator
-from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any, cast
-from urllib.parse import quote
 
 import anyio.from_thread
 import anyio.lowlevel
-from werkzeug.datastructures import FileStorage, ImmutableMultiDict
+from werkzeug.datastructures import CombinedMultiDict, FileStorage, Headers, ImmutableMultiDict
 from werkzeug.sansio.http import parse_cookie
+from werkzeug.sansio.request import Request as SansIORequest
+from werkzeug.utils import cached_property
 
 from .bridge import run_io
-from .datastructures import (
-    CombinedMultiDict,
-    Headers,
-    MIMEAccept,
-    MultiDict,
-    UserAgent,
-)
 from .exceptions import (
     BadRequest,
     HTTPException,
@@ -53,14 +46,23 @@ class ClientDisconnected(Exception):
 
 
 def connection_host(header: str | None, scope: Scope, secure: bool) -> str:
-    """The ``Host`` header, or else the server's address (its port only if not the default)."""
+    """The ``Host`` header, or else the server's address; without the scheme's default port.
+
+    Werkzeug's ``get_host``, except that the header is not checked again: the
+    app checked it (:func:`check_host`) before anything was built from it, and
+    allows ``_`` in names (Docker's service names), where Werkzeug's check does not.
+    """
     if header:
-        return header
-    server = scope.get("server")
-    if not server:
-        return "localhost"
-    name, port = server[0], server[1]
-    return name if port in (None, 443 if secure else 80) else f"{name}:{port}"
+        host = header
+    else:
+        server = scope.get("server")
+        if not server:
+            return "localhost"
+        name, port = server[0], server[1]
+        if ":" in name and not name.startswith("["):
+            name = f"[{name}]"  # an IPv6 address
+        host = name if port is None else f"{name}:{port}"
+    return host.removesuffix(":443" if secure else ":80")
 
 
 # RFC 9110 7.2: Host = uri-host [":" port]. A host name (letters, digits, dots,
@@ -148,6 +150,19 @@ def parse_content_length(values: set[bytes]) -> int | None:
     return int(value)
 
 
+def request_headers(raw: list[tuple[bytes, bytes]]) -> Headers:
+    """An ASGI scope's headers as Werkzeug's ``Headers`` (read as latin-1, as WSGI does).
+
+    Werkzeug refuses a value with a line break; a server should never pass one
+    on, but if it does, that is the client's doing: it becomes a space, not a 500.
+    """
+    pairs = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw]
+    try:
+        return Headers(pairs)
+    except ValueError:
+        return Headers([(k, v.replace("\r", " ").replace("\n", " ")) for k, v in pairs])
+
+
 def parse_cookies(header: str | None) -> ImmutableMultiDict[str, str]:
     """The ``Cookie`` header's cookies; of two with one name the first wins, as in Flask.
 
@@ -221,15 +236,6 @@ def _codec(charset: str | None) -> str:
 
 def _temporary_file() -> IO[bytes]:
     return tempfile.TemporaryFile("w+b")
-
-
-def _parse_options(value: str) -> tuple[str, dict[str, str]]:
-    main, *params = value.split(";")
-    options = {}
-    for param in params:
-        key, _, val = param.partition("=")
-        options[key.strip().lower()] = val.strip().strip('"')
-    return main.strip().lower(), options
 
 
 class RequestStream:
@@ -316,38 +322,32 @@ class RequestStream:
 _MISSING: Any = object()
 
 
-class Request:
-    """The incoming HTTP request, as Flask names it; ``request.scope`` is the ASGI scope.
+class Request(SansIORequest):
+    """The incoming HTTP request: Werkzeug's ``sansio`` request over an ASGI scope.
 
-    Only what a view touches is computed: headers, args, cookies and the parsed
-    body are built on first access.
+    Every property Flask code knows exists with Werkzeug's semantics
+    (``authorization``, ``accept_*``, ``referrer``, ``if_modified_since``,
+    ``range``, ``cache_control``, ``access_route``, ...); ``request.scope`` is
+    the ASGI scope. Only what a view touches is computed: ``headers`` (a
+    Werkzeug ``Headers``), ``args``, ``cookies`` and the parsed body are built
+    on first access, so a plaintext GET builds none of them.
     """
 
-    __slots__ = (
-        "__dict__",
-        "_data",
-        "_receive",
-        "method",
-        "path",
-        "root_path",
-        "scope",
-        "url_rule",
-        "view_args",
-    )
+    __slots__ = ("_data", "_receive", "scope", "url_rule", "view_args")
 
     # Set per instance only when they differ (most requests never do).
     routing_exception: HTTPException | None = None  # a 404/405/redirect to answer
     _blueprints: tuple[str, ...] | None = None  # those of a 404/405's URL prefix
     _spool: IO[bytes] | None = None  # a large body, in a temporary file
     _stream: RequestStream | None = None  # the body of a stream=True route
-    _form: MultiDict[str] | None = None
-    _files: MultiDict[FileStorage] | None = None
+    _form: ImmutableMultiDict[str, str] | None = None
+    _files: ImmutableMultiDict[str, FileStorage] | None = None
     _form_error: HTTPException | None = None
     _json: Any = _MISSING  # the parsed JSON body, once get_json() ran
-    #: What :attr:`user_agent` is made with; a subclass may parse the string.
-    user_agent_class: type[UserAgent] = UserAgent
 
     def __init__(self, scope: Scope, receive: Receive | None = None) -> None:
+        # Werkzeug's __init__ is not called: it needs the headers built, which
+        # costs more than a plaintext request does; they are built on first use.
         self.scope = scope
         self._receive = receive
         self.method: str = scope["method"]
@@ -363,74 +363,77 @@ class Request:
         self.view_args: dict[str, Any] | None = None
         self._data: bytes | None = None
 
-    # -- URL -------------------------------------------------------------------
+    # -- what Werkzeug's __init__ would have set, from the scope -------------------
 
     @cached_property
-    def args(self) -> MultiDict[str]:
-        """The parsed query string (``request.args.get("page", 1, type=int)``)."""
-        query = self.scope.get("query_string", b"")
-        if not query:
-            return MultiDict()
-        ctx = _cv_app.get(None)
-        limit = ctx.app.config["MAX_QUERY_FIELDS"] if ctx is not None else None
-        return parse_query(query, limit)
+    def headers(self) -> Headers:
+        """The request headers, a Werkzeug ``Headers`` (case-insensitive, ``get(type=)``)."""
+        return request_headers(self.scope["headers"])
 
     @property
-    def query_string(self) -> bytes:
+    def query_string(self) -> bytes:  # type: ignore[override]
         """The raw query string."""
         return self.scope.get("query_string", b"")  # type: ignore[no-any-return]
 
     @property
-    def script_root(self) -> str:
-        """The prefix the app is mounted at (the ASGI ``root_path``)."""
-        return self.root_path
-
-    @property
-    def full_path(self) -> str:
-        """Path and query string: ``/search?q=x`` (``/search?`` without a query)."""
-        return f"{self.path}?{self.query_string.decode('utf-8', 'replace')}"
-
-    @property
-    def scheme(self) -> str:
+    def scheme(self) -> str:  # type: ignore[override]
         """``http`` or ``https`` (``ws``/``wss`` for websockets)."""
         return self.scope.get("scheme", "http")  # type: ignore[no-any-return]
 
     @property
-    def is_secure(self) -> bool:
-        """Whether the request came over HTTPS (or WSS)."""
-        return self.scheme in ("https", "wss")
-
-    @cached_property
-    def host(self) -> str:
-        """The ``Host`` header, or the server address when it is missing."""
-        return connection_host(self.headers.get("host"), self.scope, self.is_secure)
+    def server(self) -> tuple[str, int | None] | None:  # type: ignore[override]
+        """The server's address, ``(host, port)``, as the ASGI server gave it."""
+        server = self.scope.get("server")
+        return (server[0], server[1]) if server else None
 
     @property
-    def host_url(self) -> str:
-        """``scheme://host/``."""
-        return f"{self.scheme}://{self.host}/"
-
-    @property
-    def url_root(self) -> str:
-        """``scheme://host/root_path/``."""
-        return f"{self.scheme}://{self.host}{quote(self.root_path)}/"
-
-    @property
-    def base_url(self) -> str:
-        """The full URL without the query string."""
-        return f"{self.scheme}://{self.host}{quote(self.root_path + self.path)}"
-
-    @property
-    def url(self) -> str:
-        """The full URL, with the query string."""
-        query = self.query_string
-        return f"{self.base_url}?{query.decode('utf-8', 'replace')}" if query else self.base_url
-
-    @property
-    def remote_addr(self) -> str | None:
+    def remote_addr(self) -> str | None:  # type: ignore[override]
         """The client's address as the server saw it."""
         client = self.scope.get("client")
         return client[0] if client else None
+
+    # -- URL -------------------------------------------------------------------
+
+    @cached_property
+    def args(self) -> ImmutableMultiDict[str, str]:
+        """The parsed query string (``request.args.get("page", 1, type=int)``).
+
+        Past ``MAX_QUERY_FIELDS`` fields, a 400.
+        """
+        query = self.scope.get("query_string", b"")
+        if not query:
+            return ImmutableMultiDict()
+        ctx = _cv_app.get(None)
+        limit = ctx.app.config["MAX_QUERY_FIELDS"] if ctx is not None else None
+        return parse_query(query, limit)
+
+    @cached_property
+    def host(self) -> str:
+        """The host the request was made to, with its port if not the scheme's default."""
+        return connection_host(self.headers.get("host"), self.scope, self.is_secure)
+
+    @cached_property
+    def full_path(self) -> str:
+        """Path and query string: ``/search?q=x`` (``/search?`` without a query).
+
+        As Werkzeug's, but raw bytes that are not UTF-8 are replaced, not a 500.
+        """
+        return f"{self.path}?{self.query_string.decode('utf-8', 'replace')}"
+
+    @property
+    def script_root(self) -> str:
+        """The prefix the app is mounted at (the ASGI ``root_path``), as Flask names it."""
+        return self.root_path
+
+    @property
+    def url_root(self) -> str:
+        """``scheme://host/root_path/``, as Flask names :attr:`root_url`."""
+        return self.root_url
+
+    @cached_property
+    def cookies(self) -> ImmutableMultiDict[str, str]:
+        """Cookies sent by the client. When a name is repeated, the first wins, as in Flask."""
+        return parse_cookies(self.headers.get("cookie"))
 
     @property
     def endpoint(self) -> str | None:
@@ -454,61 +457,6 @@ class Request:
         """The (dotted) name of the innermost blueprint handling this request, if any."""
         names = self._blueprints if self._blueprints is not None else blueprint_chain(self.endpoint)
         return names[0] if names else None
-
-    # -- headers ---------------------------------------------------------------
-
-    @cached_property
-    def headers(self) -> Headers:
-        """Case-insensitive request headers (``request.headers.get("X-Count", type=int)``)."""
-        return Headers(raw=self.scope["headers"])
-
-    @cached_property
-    def cookies(self) -> ImmutableMultiDict[str, str]:
-        """Cookies sent by the client. When a name is repeated, the first wins, as in Flask."""
-        return parse_cookies(self.headers.get("cookie"))
-
-    @property
-    def content_type(self) -> str | None:
-        """The ``Content-Type`` header, or ``None`` if missing."""
-        return self.headers.get("content-type")  # type: ignore[no-any-return]
-
-    @cached_property
-    def _mimetype_and_params(self) -> tuple[str, dict[str, str]]:
-        return _parse_options(self.content_type or "")
-
-    @property
-    def mimetype(self) -> str:
-        """The content type without parameters, lower-cased (``application/json``)."""
-        return self._mimetype_and_params[0]
-
-    @property
-    def mimetype_params(self) -> dict[str, str]:
-        """Parameters of the content type (``{"charset": "utf-8"}``)."""
-        return self._mimetype_and_params[1]
-
-    @property
-    def content_length(self) -> int | None:
-        """The ``Content-Length`` header as an int; a malformed one is a 400."""
-        values = {v for k, v in self.scope["headers"] if k == b"content-length"}
-        return parse_content_length(values)
-
-    @property
-    def is_json(self) -> bool:
-        """Whether the body is declared JSON (``application/json`` or ``*/*+json``)."""
-        mimetype = self.mimetype
-        return mimetype == "application/json" or (
-            mimetype.startswith("application/") and mimetype.endswith("+json")
-        )
-
-    @cached_property
-    def accept_mimetypes(self) -> MIMEAccept:
-        """The parsed ``Accept`` header."""
-        return MIMEAccept(self.headers.get("accept"))
-
-    @cached_property
-    def user_agent(self) -> UserAgent:
-        """The ``User-Agent`` header, as a :attr:`user_agent_class` (``.string`` is the value)."""
-        return self.user_agent_class(self.headers.get("user-agent", ""))
 
     @property
     def max_content_length(self) -> int | None:
@@ -536,14 +484,8 @@ class Request:
         return True
 
     async def _load_body(self, max_length: int | None, memory_limit: int) -> None:
-        """Read the whole body (bounded), then parse it if it is a form."""
-        lengths: set[bytes] | None = None  # most requests have none
-        for name, value in self.scope["headers"]:
-            if name == b"content-length":
-                if lengths is None:
-                    lengths = set()
-                lengths.add(value)
-        declared = parse_content_length(lengths) if lengths else None
+        """Read the whole body (bounded: ``max_length``; spooled past ``memory_limit``)."""
+        declared = self._declared_length()
         if max_length is not None and declared is not None and declared > max_length:
             # Refuse before reading anything, so `Expect: 100-continue` clients
             # never send the body at all.
@@ -567,9 +509,21 @@ class Request:
         else:
             await self._load_more(body, max_length, memory_limit)
 
+    def _declared_length(self) -> int | None:
+        """The Content-Length, checked strictly (a 400 for a doubtful one: see
+        :func:`parse_content_length`), where :attr:`content_length` is Werkzeug's
+        lenient reading for views."""
+        lengths: set[bytes] | None = None  # most requests have none
+        for name, value in self.scope["headers"]:
+            if name == b"content-length":
+                if lengths is None:
+                    lengths = set()
+                lengths.add(value)
+        return parse_content_length(lengths) if lengths else None
+
     def _open_stream(self, max_length: int | None) -> None:
         """Hand the unread body to the view as :attr:`stream` (``stream=True`` routes)."""
-        declared = self.content_length
+        declared = self._declared_length()
         if max_length is not None and declared is not None and declared > max_length:
             raise RequestEntityTooLarge()
         assert self._receive is not None
@@ -620,7 +574,7 @@ class Request:
         mimetype = self.mimetype
         body: bytes | IO[bytes] | None = self._spool if self._spool is not None else self._data
         if mimetype not in _FORM_TYPES or not body:
-            self._form, self._files = MultiDict(), MultiDict()
+            self._form, self._files = ImmutableMultiDict(), ImmutableMultiDict()
             return
         ctx = _cv_app.get(None)
         config = ctx.app.config if ctx is not None else _FORM_DEFAULTS
@@ -641,7 +595,7 @@ class Request:
             raise
 
     @property
-    def form(self) -> MultiDict[str]:
+    def form(self) -> ImmutableMultiDict[str, str]:
         """Fields of a urlencoded or multipart body (empty for other bodies).
 
         Parsed on first read: a 413 past ``MAX_FORM_MEMORY_SIZE`` or
@@ -653,7 +607,7 @@ class Request:
         return self._form
 
     @property
-    def files(self) -> MultiDict[FileStorage]:
+    def files(self) -> ImmutableMultiDict[str, FileStorage]:
         """Uploaded files of a multipart body, as Werkzeug's ``FileStorage``."""
         if self._files is None:
             self._load_form()
@@ -661,7 +615,7 @@ class Request:
         return self._files
 
     @property
-    def values(self) -> CombinedMultiDict[str]:
+    def values(self) -> CombinedMultiDict[str, str]:
         """``args`` and ``form`` together (only ``args`` for GET, as Flask 2+)."""
         if self.method == "GET":
             return CombinedMultiDict([self.args])
@@ -754,7 +708,7 @@ class Request:
         if self._spool is not None:
             self._spool.close()
         if self._files is not None:
-            for _, storage in self._files.multi_items():
+            for _, storage in self._files.items(multi=True):
                 storage.close()
 
     def __repr__(self) -> str:

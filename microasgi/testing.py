@@ -31,8 +31,8 @@ from urllib.parse import unquote, urlencode, urlsplit
 import anyio
 import httpx
 from anyio.from_thread import BlockingPortal
+from werkzeug.datastructures import Headers
 
-from .datastructures import Headers
 from .globals import _cv_app
 from .lifespan import run_lifespan
 from .responses import _status_line
@@ -236,7 +236,12 @@ class TestResponse:
     def __init__(self, response: httpx.Response, history: list[TestResponse] | None = None) -> None:
         self._response = response
         self.status_code = response.status_code
-        self.headers = Headers(raw=[(k.lower(), v) for k, v in response.headers.raw])
+        self.headers = Headers(
+            [
+                (name.decode("latin-1"), value.decode("latin-1"))
+                for name, value in response.headers.raw
+            ]
+        )
         self.data: bytes = response.content
         self.history = history or []
         url = response.request.url
@@ -268,17 +273,17 @@ class TestResponse:
     @property
     def content_type(self) -> str | None:
         """The ``Content-Type`` header, or ``None`` if missing."""
-        return self.headers.get("content-type")  # type: ignore[no-any-return]
+        return self.headers.get("content-type")
 
     @property
     def content_length(self) -> int | None:
         """The ``Content-Length`` header as an int (``None`` if missing or not a number)."""
-        return self.headers.get("content-length", type=int)  # type: ignore[no-any-return]
+        return self.headers.get("content-length", type=int)
 
     @property
     def location(self) -> str | None:
         """The ``Location`` header as sent, or ``None`` if missing."""
-        return self.headers.get("location")  # type: ignore[no-any-return]
+        return self.headers.get("location")
 
     @property
     def is_json(self) -> bool:

@@ -26,12 +26,18 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from .datastructures import Headers, MultiDict
 from .forms import parse_query
 from .globals import _cv_app
-from .requests import _clean_text, blueprint_chain, connection_host, parse_cookies, strip_root_path
+from .requests import (
+    _clean_text,
+    blueprint_chain,
+    connection_host,
+    parse_cookies,
+    request_headers,
+    strip_root_path,
+)
 from .typing import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -122,10 +128,10 @@ class Websocket(TypedMessages):
     @cached_property
     def headers(self) -> Headers:
         """The handshake request's headers."""
-        return Headers(raw=self.scope["headers"])
+        return request_headers(self.scope["headers"])
 
     @cached_property
-    def args(self) -> MultiDict[str]:
+    def args(self) -> ImmutableMultiDict[str, str]:
         """The query string of the handshake URL."""
         ctx = _cv_app.get(None)
         limit = ctx.app.config["MAX_QUERY_FIELDS"] if ctx is not None else None
