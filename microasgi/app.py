@@ -38,6 +38,7 @@ from types import CoroutineType
 from typing import Any, TypeVar, cast
 
 import anyio
+from werkzeug.datastructures import Headers
 
 from .appbase import AppBase
 from .bridge import (
@@ -84,7 +85,7 @@ _UNHANDLED: Any = object()
 _ROUTING_ERROR: Any = object()
 #: What a view's return value may be as a body, and as headers in a 2-tuple.
 _BODY_TYPES = (str, bytes, bytearray)
-_HEADER_TYPES = (dict, tuple, list)
+_HEADER_TYPES = (dict, tuple, list, Headers)
 
 
 def _make_timedelta(value: timedelta | int) -> timedelta:
@@ -159,6 +160,12 @@ class MicroASGI(AppBase):
             except Exception as exc:
                 error = exc
                 response = await self.handle_exception(ctx, exc)
+            if response._headers is not None:  # a view or hook touched them
+                try:
+                    response._freeze_headers()
+                except ValueError as exc:  # one assigned whole, past the checks
+                    error = exc
+                    response = await self.handle_exception(ctx, exc)
             extensions = scope.get("extensions")
             preserve = extensions.get("microasgi.preserve_context") if extensions else None
             if preserve is None and not response._sends_with_request:
@@ -482,7 +489,7 @@ class MicroASGI(AppBase):
             if length == 3:
                 rv, status, headers = rv
             elif length == 2:
-                if isinstance(rv[1], _HEADER_TYPES) or hasattr(rv[1], "raw"):
+                if isinstance(rv[1], _HEADER_TYPES):
                     rv, headers = rv
                 else:
                     rv, status = rv

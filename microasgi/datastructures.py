@@ -7,14 +7,9 @@ Request-side containers (``request.args``, ``form``, ``files``, ``headers``,
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
-from starlette.datastructures import MutableHeaders as _StarletteMutableHeaders
-
-T = TypeVar("T")
-_V = TypeVar("_V")
-
+from werkzeug.datastructures import Headers
 
 # RFC 9110 5.1 and 5.5: a field name is a token; a field value has no control
 # character but tab. CR and LF would let a client-controlled string (a redirect
@@ -52,83 +47,27 @@ def header_pair(key: str, value: str) -> tuple[bytes, bytes]:
     return name, value.encode("latin-1")
 
 
-class ResponseHeaders(_StarletteMutableHeaders):
-    """Mutable response headers: Flask's ``add``/``set``/``extend`` over a raw list.
+class ResponseHeaders(Headers):
+    """Werkzeug's ``Headers``, for a response: what is set is checked at once.
 
-    Values are checked: a newline or NUL raises ``ValueError`` and is never sent.
+    A name that is not a token, or a value with a control character other
+    than tab, raises ``ValueError`` where it is set, so it is never sent.
     """
 
-    def __setitem__(self, key: str, value: str) -> None:
-        value = str(value)
-        _check_header(key, value)
-        super().__setitem__(key, value)
+    def add(self, key: str, value: Any, /, **kwargs: Any) -> None:
+        """Append a header, keeping others of the same name (``Set-Cookie``)."""
+        _check(key, value, kwargs)
+        super().add(key, value, **kwargs)
 
-    def set(self, key: str, value: Any) -> None:
+    def set(self, key: str, value: Any, /, **kwargs: Any) -> None:
         """Replace every ``key`` header with one ``value``."""
-        self[key] = str(value)
+        _check(key, value, kwargs)
+        super().set(key, value, **kwargs)
 
-    def add(self, key: str, value: Any, **params: Any) -> None:
-        """Append a header, keeping others of the same name (``Set-Cookie``).
 
-        Keyword arguments become parameters: ``add("Content-Disposition",
-        "attachment", filename="a.txt")``.
-        """
-        value = str(value)
-        for name, param in params.items():
-            if param is None:
-                continue
-            name = name.replace("_", "-")
-            if param is True:
-                value += f"; {name}"
-            else:
-                escaped = str(param).replace("\\", "\\\\").replace('"', '\\"')
-                value += f'; {name}="{escaped}"'
-        self.raw.append(header_pair(key, value))
-
-    def append(self, key: str, value: str) -> None:
-        """Append a header, like :meth:`add` without parameters."""
-        self.add(key, value)
-
-    def extend(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
-        """Append several headers."""
-        pairs = items.items() if isinstance(items, Mapping) else items
-        for key, value in pairs:
-            self.add(key, value)
-
-    def update(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
-        """Set headers, replacing existing ones of the same name (Flask's ``update``)."""
-        pairs = list(items.items() if isinstance(items, Mapping) else items)
-        replaced: set[str] = set()
-        for key, value in pairs:
-            lowered = key.lower()
-            values = value if isinstance(value, list | tuple) else [value]
-            for item in values:
-                if lowered in replaced:
-                    self.add(key, item)
-                else:
-                    self[key] = str(item)
-                    replaced.add(lowered)
-
-    def setdefault(self, key: str, value: str) -> str:
-        """The first ``key`` header's value, set to ``value`` first if missing."""
-        _check_header(key, str(value))
-        return super().setdefault(key, str(value))
-
-    def get(self, key: str, default: Any = None, type: Callable[[str], Any] | None = None) -> Any:
-        """The first value of header ``key``, converted by ``type`` if given."""
-        lowered = key.lower().encode("latin-1")
-        for name, value in self.raw:
-            if name == lowered:
-                text = value.decode("latin-1")
-                if type is None:
-                    return text
-                try:
-                    return type(text)
-                except (ValueError, TypeError):
-                    return default
-        return default
-
-    def remove(self, key: str) -> None:
-        """Delete every ``key`` header, if any."""
-        if key in self:
-            del self[key]
+def _check(key: str, value: Any, params: dict[str, Any]) -> None:
+    # Parameters are quoted into the value, which leaves a control character in.
+    _check_header(key, str(value))
+    for param in params.values():
+        if param is not None:
+            _check_header(key, str(param))

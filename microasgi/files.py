@@ -197,14 +197,14 @@ class FileResponse(Response):
         chunks = self._chunks
         try:
             if self.status_code == 304:
-                raw = [pair for pair in self._raw if pair[0] not in _NOT_MODIFIED_DROP]
+                raw = [pair for pair in self._raw_headers() if pair[0] not in _NOT_MODIFIED_DROP]
                 await send({"type": "http.response.start", "status": 304, "headers": raw})
                 await send({"type": "http.response.body", "body": b""})
                 return
             if self._iter is chunks and scope.get("method") != "HEAD":
                 extensions = scope.get("extensions") or {}
                 if self._whole and chunks.path is not None and _PATHSEND in extensions:
-                    start = {"type": "http.response.start", "headers": self._raw}
+                    start = {"type": "http.response.start", "headers": self._raw_headers()}
                     await send({**start, "status": self.status_code})
                     await send({"type": _PATHSEND, "path": chunks.path})
                     return

@@ -28,7 +28,9 @@ from urllib.parse import quote
 import anyio
 import anyio.lowlevel
 from markupsafe import Markup, escape
+from werkzeug.datastructures import Headers
 from werkzeug.http import dump_cookie
+from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .bridge import iterate_in_threads, release_request_slot, run_in_request_thread
@@ -81,20 +83,23 @@ _COOKIE_KEY = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _COOKIE_DOMAIN = re.compile(r"\.?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::[0-9]+)?")
 
 
-class Response:
+class Response(SansIOResponse):
     """An HTTP response, as Flask's: ``Response(body, status, headers, mimetype=...)``.
 
-    ``body`` may be ``str``, ``bytes``, a list of chunks, or a sync or async
-    iterator (streamed). ``status`` is an int or a string such as ``"201 CREATED"``.
+    Werkzeug's ``sansio`` response (``headers`` is a Werkzeug ``Headers``, and
+    ``set_etag``, ``cache_control``, ``vary``, ``allow``, ``www_authenticate``...
+    work as in Flask) that sends its own ASGI messages. ``body`` may be ``str``,
+    ``bytes``, a list of chunks, or a sync or async iterator (streamed).
+    ``status`` is an int or a string such as ``"201 CREATED"``.
     """
 
     default_status = 200
     default_mimetype: str | None = "text/html"
 
-    __slots__ = ("__dict__", "_body", "_raw", "status_code")
+    __slots__ = ("_body", "_raw", "status_code")
 
     # Set per instance only when they differ (most responses never do).
-    _headers: ResponseHeaders | None = None  # the headers view, built on first use
+    _headers: Headers | None = None  # made from _raw on first use; then the headers
     _status_text: str | None = None
     _iter: Iterable[Any] | AsyncIterable[Any] | None = None  # a streamed body
     # Whether sending the body may use the request (a generator may read it), so
@@ -106,18 +111,20 @@ class Response:
         self,
         response: Any = None,
         status: StatusValue | HTTPStatus | None = None,
-        headers: HeadersValue | ResponseHeaders | None = None,
+        headers: HeadersValue | Headers | None = None,
         mimetype: str | None = None,
         content_type: str | None = None,
         direct_passthrough: bool = False,
     ) -> None:
+        # Werkzeug's __init__ is not called: it builds a Headers object, which
+        # costs more than the rest of a plaintext response. Until a view or hook
+        # touches .headers they stay the checked byte pairs ASGI sends.
         if direct_passthrough:
             self.direct_passthrough = True
         if headers is None:
             raw: list[tuple[bytes, bytes]] = []
             has_type = False
         else:
-            # Straight to the raw pairs ASGI sends; the headers view is built on demand.
             raw = _raw_pairs(headers)
             has_type = False
             for name, _ in raw:
@@ -201,46 +208,51 @@ class Response:
     # -- headers ---------------------------------------------------------------
 
     @property
-    def headers(self) -> ResponseHeaders:
-        """Mutable response headers (``resp.headers["X-Frame-Options"] = "DENY"``)."""
-        if self._headers is None:
-            self._headers = ResponseHeaders(raw=self._raw)
-        return self._headers
+    def headers(self) -> Headers:
+        """The response headers, a Werkzeug ``Headers`` (``resp.headers["X-Frame-Options"] = ...``).
 
-    @property
-    def mimetype(self) -> str | None:
-        """The content type without parameters."""
-        value = self.headers.get("content-type")
-        return value.split(";", 1)[0].strip() if value else None
+        What is set is checked: a name that is not a token, or a value with a
+        control character, raises ``ValueError`` and is never sent.
+        """
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = ResponseHeaders(
+                [(name.decode("latin-1"), value.decode("latin-1")) for name, value in self._raw]
+            )
+        return headers
 
-    @mimetype.setter
-    def mimetype(self, value: str) -> None:
-        self.headers["Content-Type"] = content_type_for(value)
+    @headers.setter
+    def headers(self, value: Headers | HeadersValue) -> None:
+        self._headers = value if isinstance(value, Headers) else ResponseHeaders(value)
 
-    @property
-    def content_type(self) -> str | None:
-        """The ``Content-Type`` header, parameters included (``None`` if unset)."""
-        return self.headers.get("content-type")  # type: ignore[no-any-return]
+    def _freeze_headers(self) -> None:
+        """Turn touched headers back into the checked pairs ASGI sends (``ValueError``
+        for one that may not be sent), before anything is: the app answers that 500."""
+        if self._headers is not None:
+            self._raw = self._raw_headers()
+            self._headers = None
 
-    @content_type.setter
-    def content_type(self, value: str) -> None:
-        self.headers["Content-Type"] = value
+    def _raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The headers as ASGI sends them (a new list where they were touched)."""
+        headers = self._headers
+        if headers is None:
+            return self._raw
+        # Checked again: headers assigned whole (resp.headers = Headers(...)) were not.
+        return [header_pair(name, value) for name, value in headers.items()]
 
-    @property
+    @property  # type: ignore[override]
     def content_length(self) -> int | None:
-        """The body length when it is known (not streamed)."""
+        """The body's length when it is known (not streamed), else the header's value."""
         if self._body is not None:
             return len(self._body)
-        return self.headers.get("content-length", type=int)  # type: ignore[no-any-return]
+        return self.headers.get("content-length", type=int)
 
-    @property
-    def location(self) -> str | None:
-        """The ``Location`` header (a redirect's target), or ``None`` if unset."""
-        return self.headers.get("location")  # type: ignore[no-any-return]
-
-    @location.setter
-    def location(self, value: str) -> None:
-        self.headers["Location"] = value
+    @content_length.setter
+    def content_length(self, value: int | None) -> None:
+        if value is None:
+            self.headers.remove("Content-Length")
+        else:
+            self.headers["Content-Length"] = str(value)
 
     # -- body ------------------------------------------------------------------
 
@@ -276,24 +288,6 @@ class Response:
         return self._body.decode() if as_text else self._body
 
     data = property(get_data, set_data, doc="The body as bytes (settable).")
-
-    @property
-    def mimetype_params(self) -> dict[str, str]:
-        """Parameters of the content type (``{"charset": "utf-8"}``)."""
-        value = self.headers.get("content-type") or ""
-        params = {}
-        for part in value.split(";")[1:]:
-            key, _, val = part.partition("=")
-            params[key.strip().lower()] = val.strip().strip('"')
-        return params
-
-    @property
-    def is_json(self) -> bool:
-        """Whether the body is JSON (``application/json`` or ``*/*+json``)."""
-        mimetype = self.mimetype or ""
-        return mimetype == "application/json" or (
-            mimetype.startswith("application/") and mimetype.endswith("+json")
-        )
 
     def get_json(self, force: bool = False, silent: bool = False) -> Any:
         """The body parsed as JSON (``None`` when not JSON, unless ``force``)."""
@@ -352,7 +346,7 @@ class Response:
         self.headers.add("Set-Cookie", cookie)
 
     @property
-    def max_cookie_size(self) -> int:
+    def max_cookie_size(self) -> int:  # type: ignore[override]
         """The largest ``Set-Cookie`` value :meth:`set_cookie` accepts without a warning.
 
         The app's ``MAX_COOKIE_SIZE`` (4093 outside an app), as in Flask; 0 turns
@@ -384,7 +378,7 @@ class Response:
         head = scope.get("method") == "HEAD"
         body = self._body
         if body is not None:
-            raw = self._raw
+            raw = self._raw if self._headers is None else self._raw_headers()
             if self._headers is None and len(raw) == 1:
                 # Only the content type, set by the constructor: nothing to filter.
                 raw = [raw[0]]
@@ -399,7 +393,11 @@ class Response:
             await send({"type": "http.response.start", "status": status, "headers": raw})
             await send({"type": "http.response.body", "body": b"" if head else body})
             return
-        start = {"type": "http.response.start", "status": self.status_code, "headers": self._raw}
+        start = {
+            "type": "http.response.start",
+            "status": self.status_code,
+            "headers": self._raw_headers(),
+        }
         if head:
             await send(start)
             await send({"type": "http.response.body", "body": b""})
@@ -423,12 +421,12 @@ def client_gone(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "handler is closed" in str(exc)
 
 
-def _raw_pairs(headers: HeadersValue | ResponseHeaders) -> list[tuple[bytes, bytes]]:
+def _raw_pairs(headers: HeadersValue | Headers) -> list[tuple[bytes, bytes]]:
     """Headers given as a dict, a list of pairs or headers object, as checked byte pairs."""
     if headers.__class__ is dict:
         items: Iterable[tuple[str, Any]] = headers.items()
-    elif isinstance(headers, ResponseHeaders):
-        return list(headers.raw)
+    elif isinstance(headers, Headers):
+        return [header_pair(key, value) for key, value in headers.items()]
     else:
         items = headers.items() if isinstance(headers, Mapping) else headers
     raw = []
@@ -541,7 +539,7 @@ class ASGIResponse(Response):
     _sends_with_request = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        extra = self._raw
+        extra = self._raw_headers()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start" and extra:

@@ -270,7 +270,7 @@ class Websocket(TypedMessages):
             await self._send({"type": "websocket.close", "code": 1008, "reason": ""})
             return
         body = response.get_data() if not response.is_streamed else b""
-        headers = [pair for pair in response._raw if pair[0] != b"content-length"]
+        headers = [pair for pair in response._raw_headers() if pair[0] != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
         await self._send(
             {

@@ -32,9 +32,9 @@ def test_response_headers_add_keeps_duplicates() -> None:
     h = ResponseHeaders()
     h.add("Set-Cookie", "a=1")
     h.add("set-cookie", "b=2")
-    h.append("Set-Cookie", "c=3")
+    h.add_header("Set-Cookie", "c=3")
     assert h.getlist("Set-Cookie") == ["a=1", "b=2", "c=3"]
-    assert h.raw == [(b"set-cookie", b"a=1"), (b"set-cookie", b"b=2"), (b"set-cookie", b"c=3")]
+    assert isinstance(h, werkzeug.datastructures.Headers)
 
 
 def test_response_headers_update_replaces() -> None:
@@ -87,8 +87,8 @@ def test_response_headers_set_extend_remove() -> None:
     assert h.get("x-n", type=int) == 12
 
 
-@pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\r\nX-Evil: 1", "a\x00b"])
-def test_response_headers_refuse_crlf(value: str) -> None:
+@pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\r\nX-Evil: 1", "a\x00b", "a\x0bb", "a\x7fb"])
+def test_response_headers_refuse_control_characters(value: str) -> None:
     h = ResponseHeaders()
     h.add("X-Ok", "ok")
     for action in (
@@ -96,7 +96,7 @@ def test_response_headers_refuse_crlf(value: str) -> None:
         lambda: h.add("X-Bad", value),
         lambda: h.add("X-Bad", "v", param=value),
         lambda: h.set("X-Bad", value),
-        lambda: h.append("X-Bad", value),
+        lambda: h.add_header("X-Bad", value),
         lambda: h.extend({"X-Bad": value}),
         lambda: h.extend([("X-Bad", value)]),
         lambda: h.update({"X-Bad": value}),
@@ -107,10 +107,10 @@ def test_response_headers_refuse_crlf(value: str) -> None:
     ):
         with pytest.raises(ValueError):
             action()
-    assert h.raw == [(b"x-ok", b"ok")]
+    assert list(h.items()) == [("X-Ok", "ok")]
 
 
-def test_response_headers_refuse_crlf_in_update_after_valid_items() -> None:
+def test_response_headers_refuse_control_characters_in_update() -> None:
     h = ResponseHeaders()
     with pytest.raises(ValueError):
         h.update({"X-Bad": "a\r\nb"})

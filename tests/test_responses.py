@@ -617,7 +617,7 @@ BAD_VALUES = ["a\nb", "a\rb", "a\r\nSet-Cookie: evil=1", "a\0b", "\n"]
 )
 async def test_header_injection_refused(operation: str, value: str) -> None:
     response = Response("x")
-    before = list(response.headers.raw)
+    before = list(response.headers.items())
     with pytest.raises(ValueError):
         if operation == "setitem":
             response.headers["X-Bad"] = value
@@ -626,7 +626,7 @@ async def test_header_injection_refused(operation: str, value: str) -> None:
         elif operation == "set":
             response.headers.set("X-Bad", value)
         elif operation == "append":
-            response.headers.append("X-Bad", value)
+            response.headers.add_header("X-Bad", value)
         elif operation == "extend_dict":
             response.headers.extend({"X-Bad": value})
         elif operation == "extend_list":
@@ -639,7 +639,7 @@ async def test_header_injection_refused(operation: str, value: str) -> None:
             response.content_type = value
         elif operation == "location":
             response.location = value
-    assert list(response.headers.raw) == before
+    assert list(response.headers.items()) == before
     wire = await call(response, http_scope())
     for name, header_value in wire.start["headers"]:
         assert b"\n" not in name + header_value
@@ -1225,3 +1225,63 @@ async def test_send_failing_because_the_client_left_is_not_an_app_error(
 
     await app(http_scope(), receive, send)
     assert "Exception on" not in caplog.text
+
+
+# -- Werkzeug's response ------------------------------------------------------------------
+
+
+def test_the_response_is_werkzeugs_with_its_properties(app: MicroASGI) -> None:
+    import werkzeug.datastructures as wd
+    import werkzeug.sansio.response
+
+    @app.get("/")
+    def index() -> Response:
+        response = Response("hello")
+        assert isinstance(response, werkzeug.sansio.response.Response)
+        assert isinstance(response.headers, wd.Headers)
+        response.set_etag("v1")
+        response.cache_control.max_age = 60
+        response.cache_control.public = True
+        response.vary.add("Accept-Language")
+        response.allow.update(["GET", "HEAD"])
+        response.content_language.add("en")
+        return response
+
+    @app.get("/assigned")
+    def assigned() -> Response:
+        response = Response("x")
+        response.headers = wd.Headers([("X-From", "werkzeug"), ("Content-Type", "text/plain")])
+        return response
+
+    @app.get("/tuple")
+    def as_tuple() -> Any:
+        return "x", wd.Headers([("X-Tuple", "1")])
+
+    client = app.test_client()
+    response = client.get("/")
+    assert response.headers["ETag"] == '"v1"'
+    assert set(response.headers["Cache-Control"].split(", ")) == {"max-age=60", "public"}
+    assert response.headers["Vary"] == "Accept-Language"
+    assert response.headers["Allow"] == "GET, HEAD"
+    assert response.headers["Content-Language"] == "en"
+    whole = client.get("/assigned")
+    assert (whole.headers["X-From"], whole.headers["Content-Type"]) == ("werkzeug", "text/plain")
+    assert client.get("/tuple").headers["X-Tuple"] == "1"
+
+
+def test_headers_assigned_whole_are_still_checked_before_they_are_sent(app: MicroASGI) -> None:
+    import werkzeug.datastructures as wd
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/")
+    def index() -> Response:
+        response = Response("x")
+        headers = wd.Headers()
+        headers._list.append(("X-Bad", "a\x0bb"))  # past Werkzeug's own check
+        response.headers = headers
+        return response
+
+    response = app.test_client().get("/")
+    assert response.status_code == 500
+    assert "x-bad" not in response.headers
