@@ -34,14 +34,15 @@ import unicodedata
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timezone
-from email.utils import formatdate, parsedate_to_datetime
 from typing import IO, Any
 from urllib.parse import quote
 
 import anyio
-from werkzeug.datastructures import Headers
+from werkzeug.http import http_date, quote_etag
 
 from .bridge import run_io
+from .conditional import evaluate
+from .datastructures import ResponseHeaders
 from .exceptions import NotFound, PreconditionFailed, RequestedRangeNotSatisfiable
 from .globals import _cv_app
 from .responses import Response
@@ -55,11 +56,7 @@ _PATHSEND = "http.response.pathsend"
 _NOT_MODIFIED_DROP = frozenset(
     {b"content-type", b"content-length", b"content-encoding", b"content-language", b"content-range"}
 )
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_ETAG = re.compile(r'([Ww]/)?(?:"([^"]*)"|([^\s,"]+))')
-_QUOTED_ETAG = re.compile(r'(W/)?"[^"]*"')
-_RANGE = re.compile(r"bytes[ \t]*=[ \t]*([0-9]*)[ \t]*-[ \t]*([0-9]*)", re.IGNORECASE)
 _DRIVE = re.compile(r"[A-Za-z]:")
 
 _MaxAge = int | Callable[[str | None], int | None] | None
@@ -260,7 +257,7 @@ def send_file(
             raise ValueError("Files must be opened in binary mode ('rb'), or use io.BytesIO.")
         size, position = _remaining_size(file)
 
-    headers: list[tuple[str, str]] = []
+    headers = ResponseHeaders()
     encoding = None
     if mimetype is None:
         if download_name is None:
@@ -271,45 +268,50 @@ def send_file(
         mimetype, encoding = mimetypes.guess_type(download_name)
         mimetype = mimetype or "application/octet-stream"
     if download_name is not None:
-        kind = "attachment" if as_attachment else "inline"
-        headers.append(("Content-Disposition", _content_disposition(kind, download_name)))
+        _set_disposition(headers, "attachment" if as_attachment else "inline", download_name)
     elif as_attachment:
         raise ValueError("An attachment needs a name: pass download_name='...' to send_file().")
     if encoding is not None and not as_attachment:
         # Not for attachments: browsers would save "x.tar.gz" decompressed.
-        headers.append(("Content-Encoding", encoding))
+        headers.add("Content-Encoding", encoding)
 
     if max_age is None and app_ctx is not None:
         max_age = app_ctx.app.get_send_file_max_age
     if callable(max_age):
         max_age = max_age(path)
     if max_age is None:
-        headers.append(("Cache-Control", "no-cache"))
+        headers.add("Cache-Control", "no-cache")
     else:
         cache = f"public, max-age={max_age}" if max_age > 0 else "no-cache, max-age=0"
-        headers.append(("Cache-Control", cache))
-        headers.append(("Expires", formatdate(time.time() + max_age, usegmt=True)))
+        headers.add("Cache-Control", cache)
+        headers.add("Expires", http_date(time.time() + max_age))
 
     modified = _timestamp(last_modified) if last_modified is not None else mtime
+    modified_at = datetime.fromtimestamp(modified, timezone.utc) if modified is not None else None
     if modified is not None:
-        headers.append(("Last-Modified", formatdate(modified, usegmt=True)))
+        headers.add("Last-Modified", http_date(modified))
     tag: str | None = None
     if isinstance(etag, str):
-        tag = _quote_etag(etag)
+        if etag.startswith(('"', "W/")):
+            tag = etag  # already quoted
+        elif '"' in etag:
+            raise ValueError(f"Invalid ETag {etag!r}: it may not contain a double quote.")
+        else:
+            tag = quote_etag(etag)
     elif etag and path is not None:
         check = zlib.adler32(os.fsencode(path)) & 0xFFFFFFFF
-        tag = f'"{mtime}-{size}-{check}"'
+        tag = quote_etag(f"{mtime}-{size}-{check}")
     if tag is not None:
-        headers.append(("ETag", tag))
+        headers.add("ETag", tag)
 
     status = 200
     byte_range: tuple[int, int] | None = None
     request = app_ctx.request if app_ctx is not None else None
     if conditional and request is not None and request.method in ("GET", "HEAD"):
         if size is not None:
-            headers.append(("Accept-Ranges", "bytes"))
+            headers.add("Accept-Ranges", "bytes")
         try:
-            status, byte_range = _evaluate(request.headers, tag, modified, size)
+            status, byte_range = evaluate(request.headers, tag, modified_at, size)
         except (PreconditionFailed, RequestedRangeNotSatisfiable):
             if file is not None:
                 file.close()
@@ -402,28 +404,16 @@ def _remaining_size(file: IO[bytes]) -> tuple[int | None, int]:
     return None, 0
 
 
-def _quote_param(value: str) -> str:
-    if _TOKEN.fullmatch(value):
-        return value
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _content_disposition(kind: str, name: str) -> str:
+def _set_disposition(headers: ResponseHeaders, kind: str, name: str) -> None:
+    # As Werkzeug's send_file: an ASCII fallback, and RFC 8187's filename* for the rest.
     name = _CONTROL.sub("", name)
     if name.isascii():
-        return f"{kind}; filename={_quote_param(name)}"
+        headers.set("Content-Disposition", kind, filename=name)
+        return
     fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    # RFC 8187: percent-encode all but attr-char.
-    encoded = quote(name, safe="!#$&+-.^_`|~")
-    return f"{kind}; filename={_quote_param(fallback)}; filename*=UTF-8''{encoded}"
-
-
-def _quote_etag(value: str) -> str:
-    if _QUOTED_ETAG.fullmatch(value):
-        return value
-    if '"' in value:
-        raise ValueError(f"Invalid ETag {value!r}: it may not contain a double quote.")
-    return f'"{value}"'
+    encoded = quote(name, safe="!#$&+-.^_`|~")  # RFC 8187 attr-char
+    names = {"filename": fallback, "filename*": f"UTF-8''{encoded}"}
+    headers.set("Content-Disposition", kind, **names)
 
 
 def _timestamp(value: datetime | int | float) -> float:
@@ -432,103 +422,3 @@ def _timestamp(value: datetime | int | float) -> float:
             value = value.replace(tzinfo=timezone.utc)
         return value.timestamp()
     return float(value)
-
-
-def _parse_date(value: str | None) -> int | None:
-    if not value:
-        return None
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return int(parsed.timestamp())
-
-
-# -- conditional requests ---------------------------------------------------------
-
-
-def _etag_matches(header: str, tag: str | None, weak: bool) -> bool:
-    """Whether ``tag`` is in an ``If-*`` list; ``weak`` picks RFC 9110's weak comparison."""
-    if header.strip() == "*":
-        return True
-    if tag is None:
-        return False
-    ours_weak = tag.startswith("W/")
-    if ours_weak and not weak:
-        return False
-    ours = tag[2:] if ours_weak else tag
-    opaque = ours[1:-1]
-    for match in _ETAG.finditer(header):
-        their_weak, quoted, bare = match.groups()
-        if (quoted if quoted is not None else bare) == opaque and (weak or not their_weak):
-            return True
-    return False
-
-
-def _evaluate(
-    headers: Headers, tag: str | None, modified: float | None, size: int | None
-) -> tuple[int, tuple[int, int] | None]:
-    """The status for a GET/HEAD (RFC 9110 13.2.2) and the byte range to send, if any."""
-    seconds = int(modified) if modified is not None else None
-    if_match = headers.get("if-match")
-    if if_match is not None:
-        if not _etag_matches(if_match, tag, weak=False):
-            raise PreconditionFailed()
-    else:
-        since = _parse_date(headers.get("if-unmodified-since"))
-        if since is not None and seconds is not None and seconds > since:
-            raise PreconditionFailed()
-    if_none_match = headers.get("if-none-match")
-    if if_none_match is not None:
-        if _etag_matches(if_none_match, tag, weak=True):
-            return 304, None
-    else:
-        since = _parse_date(headers.get("if-modified-since"))
-        if since is not None and seconds is not None and seconds <= since:
-            return 304, None
-
-    range_header = headers.get("range")
-    # An empty file has no byte to point at: the Range is ignored, as Werkzeug does.
-    if range_header is None or not size:
-        return 200, None
-    if_range = headers.get("if-range")
-    if if_range is not None:
-        if_range = if_range.strip()
-        if if_range.startswith(('"', "W/")):
-            fresh = _etag_matches(if_range, tag, weak=False)
-        else:
-            date = _parse_date(if_range)
-            fresh = date is not None and date == seconds
-        if not fresh:
-            return 200, None
-    byte_range = _byte_range(range_header, size)
-    return (200, None) if byte_range is None else (206, byte_range)
-
-
-def _byte_range(header: str, size: int) -> tuple[int, int] | None:
-    """``(start, end)`` (end exclusive) for one ``bytes=`` range; ``None`` to ignore it."""
-    match = _RANGE.fullmatch(header.strip())
-    if match is None:  # malformed, another unit, or several ranges
-        return None
-    first, last = match.groups()
-    # Numbers past 18 digits are past any file's end (and int() refuses thousands).
-    if first and len(first) > 18:
-        raise RequestedRangeNotSatisfiable(length=size)
-    if last and len(last) > 18:
-        last = str(size)
-    if not first:
-        if not last:
-            return None
-        suffix = int(last)
-        if suffix == 0:
-            raise RequestedRangeNotSatisfiable(length=size)
-        return max(size - suffix, 0), size
-    start = int(first)
-    if last and int(last) < start:
-        return None
-    if start >= size:
-        raise RequestedRangeNotSatisfiable(length=size)
-    end = min(int(last) + 1, size) if last else size
-    return start, end

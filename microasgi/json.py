@@ -10,34 +10,23 @@ from __future__ import annotations
 
 import dataclasses
 import decimal
-import email.utils
 import json
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, time, timezone
+from datetime import date
 from typing import IO, Any
+
+from werkzeug.http import http_date
 
 from .responses import content_type_bytes
 
 __all__ = ["DefaultJSONProvider", "JSONProvider", "dumps", "jsonify", "loads"]
 
 
-def _http_date(value: date) -> str:
-    if isinstance(value, datetime):
-        # A naive datetime is taken to be UTC already, as Flask does.
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        else:
-            value = value.astimezone(timezone.utc)
-    else:
-        value = datetime.combine(value, time(), tzinfo=timezone.utc)
-    return email.utils.format_datetime(value, usegmt=True)
-
-
 def _default(obj: Any) -> Any:
     """Serialise the types Flask's JSON provider supports beyond plain JSON."""
     if isinstance(obj, date):
-        return _http_date(obj)
+        return http_date(obj)  # a naive datetime is UTC, as in Flask
     if isinstance(obj, (decimal.Decimal, uuid.UUID)):
         return str(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):

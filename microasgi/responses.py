@@ -29,13 +29,14 @@ import anyio
 import anyio.lowlevel
 from markupsafe import Markup, escape
 from werkzeug.datastructures import Headers
-from werkzeug.http import dump_cookie
+from werkzeug.http import dump_cookie, http_date
 from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .bridge import iterate_in_threads, release_request_slot, run_in_request_thread
+from .conditional import evaluate
 from .datastructures import ResponseHeaders, header_pair
-from .exceptions import HTTPException, InternalServerError, RequestRedirect
+from .exceptions import HTTPException, InternalServerError, PreconditionFailed, RequestRedirect
 from .globals import _cv_app
 from .typing import ASGIApp, HeadersValue, Message, Receive, Scope, Send, StatusValue
 
@@ -304,6 +305,50 @@ class Response(SansIOResponse):
     def json(self) -> Any:
         """The body parsed as JSON, or ``None`` when it is not JSON (:meth:`get_json`)."""
         return self.get_json()
+
+    def make_conditional(
+        self,
+        request_or_environ: Any = None,
+        accept_ranges: bool | str = False,
+        complete_length: int | None = None,
+    ) -> Response:
+        """Answer the request's conditional headers and range, as Werkzeug's does.
+
+        With this response's ``ETag`` and ``Last-Modified``: ``304 Not Modified``,
+        or ``412`` for a failed ``If-Match``; with ``accept_ranges``, a single
+        byte range of a complete body is a ``206`` with ``Content-Range`` (a
+        range past the end raises :class:`RequestedRangeNotSatisfiable`). The
+        request is the current one unless given. Returns the response.
+        """
+        request = request_or_environ
+        if request is None:
+            ctx = _cv_app.get(None)
+            request = ctx.request if ctx is not None else None
+        if request is None or request.method not in ("GET", "HEAD"):
+            return self
+        headers = self.headers
+        if "Date" not in headers:
+            headers["Date"] = http_date()
+        body = self._body
+        length = None
+        if accept_ranges:
+            headers["Accept-Ranges"] = "bytes" if accept_ranges is True else accept_ranges
+            length = complete_length if body is None else len(body)
+        try:
+            status, byte_range = evaluate(
+                request.headers, headers.get("ETag"), self.last_modified, length
+            )
+        except PreconditionFailed:
+            self.status_code = 412
+            return self
+        if status == 304:
+            self.status_code = 304
+        elif byte_range is not None and body is not None:
+            start, stop = byte_range
+            self._body = body[start:stop]
+            self.status_code = 206
+            headers["Content-Range"] = f"bytes {start}-{stop - 1}/{len(body)}"
+        return self
 
     # -- cookies ---------------------------------------------------------------
 

@@ -18,12 +18,12 @@ import json
 from base64 import b64decode, b64encode
 from collections.abc import MutableMapping
 from datetime import datetime, timezone
-from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
+from werkzeug.http import http_date, parse_date
 
 from .json import dumps as _json_dumps
 
@@ -200,8 +200,7 @@ class TaggedJSONSerializer:
         if isinstance(value, UUID):
             return {" u": value.hex}
         if isinstance(value, datetime):
-            when = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-            return {" d": format_datetime(when.astimezone(timezone.utc), usegmt=True)}
+            return {" d": http_date(value)}
         if isinstance(value, dict):
             if len(value) == 1:
                 ((key, item),) = value.items()
@@ -227,7 +226,7 @@ class TaggedJSONSerializer:
         if key == " u":
             return UUID(value)
         if key == " d":
-            return parsedate_to_datetime(value)
+            return parse_date(value)
         if key == " di":
             ((inner_key, inner_value),) = value.items()
             return {inner_key[:-2]: inner_value}

