@@ -29,24 +29,26 @@ the route's rule, so the per-request work is only what the request needs.
 
 from __future__ import annotations
 
+import os
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from contextlib import AsyncExitStack, suppress
-from datetime import timedelta
 from itertools import chain
 from types import CoroutineType
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import quote
 
 import anyio
 from werkzeug.datastructures import Headers
 
-from .appbase import AppBase
 from .bridge import (
     release_request_slot,
     release_request_thread,
     run_in_request_thread,
+    thread_limiter,
 )
-from .ctx import AppContext
+from .commands import AppGroup
+from .ctx import AppContext, _AppCtxGlobals, made_up_request
 from .exceptions import (
     BadRequest,
     BadRequestKeyError,
@@ -55,19 +57,19 @@ from .exceptions import (
     NotFound,
     RequestRedirect,
 )
+from .files import FileResponse, send_file_max_age, send_static_file
 from .globals import _cv_app
 from .lifespan import run_lifespan
 from .memory import tune_gc
-from .plans import RoutePlan, call_with_kwargs
-from .requests import (
-    ClientDisconnected,
-    Request,
-    blueprint_lineage,
-    check_host,
-)
+from .requests import ClientDisconnected, Request, check_host
 from .responses import _HTML, ASGIResponse, Response, client_gone, error_response
-from .scaffold import is_async_callable
-from .templating import template_location
+from .routing import BuildError
+from .sansio.app import App
+from .sansio.blueprints import blueprint_lineage
+from .sansio.plans import RoutePlan, call_with_kwargs
+from .sansio.scaffold import is_async_callable
+from .sessions import SecureCookieSessionInterface, SessionInterface
+from .templating import create_environment, template_location, update_template_context
 from .typing import (
     ASGIApp,
     Receive,
@@ -76,6 +78,9 @@ from .typing import (
     Send,
 )
 from .websockets import Websocket, WebsocketDisconnect
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 T = TypeVar("T")
 
@@ -88,13 +93,7 @@ _BODY_TYPES = (str, bytes, bytearray)
 _HEADER_TYPES = (dict, tuple, list, Headers)
 
 
-def _make_timedelta(value: timedelta | int) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    return timedelta(seconds=value)
-
-
-class MicroASGI(AppBase):
+class MicroASGI(App):
     """The application: register views and hooks on it, then serve it with any ASGI server.
 
     ::
@@ -109,6 +108,149 @@ class MicroASGI(AppBase):
 
     ``uvicorn module:app`` serves it; so does ``microasgi --app module:app run``.
     """
+
+    request_class: type[Request] = Request
+    response_class: type[Response] = Response
+    app_ctx_globals_class: type[_AppCtxGlobals] = _AppCtxGlobals
+    session_interface: SessionInterface = SecureCookieSessionInterface()
+
+    def __init__(
+        self,
+        import_name: str,
+        static_url_path: str | None = None,
+        static_folder: str | os.PathLike[str] | None = "static",
+        template_folder: str | os.PathLike[str] | None = "templates",
+        instance_path: str | None = None,
+        instance_relative_config: bool = False,
+        root_path: str | None = None,
+    ) -> None:
+        super().__init__(
+            import_name,
+            static_url_path=static_url_path,
+            static_folder=static_folder,
+            template_folder=template_folder,
+            instance_path=instance_path,
+            instance_relative_config=instance_relative_config,
+            root_path=root_path,
+        )
+        self.asgi_app = self._own_asgi_app = self._asgi_app
+        # Serving state, filled in when the app starts serving (_first_request).
+        self._has_teardown = True
+        self._started = False
+        self._serving_gens: list[AsyncGenerator[None, None]] = []
+        self._start_lock: anyio.Lock | None = None
+        self._error_plans: dict[tuple[str | None, bool], RoutePlan] = {}
+        self._prefix_table: list[tuple[str, str]] = []
+        if self.has_static_folder:
+            # Flask's static route; `static_url_path` defaults to "/static".
+            self.add_url_rule(
+                f"{self.static_url_path}/<path:filename>",
+                endpoint="static",
+                view_func=self.send_static_file,
+            )
+
+    # -- what serving adds to setup ------------------------------------------------
+
+    def make_cli_group(self, name: str) -> AppGroup:
+        """``app.cli``: an :class:`AppGroup`, whose commands run in the app's context."""
+        return AppGroup(name)
+
+    def create_jinja_environment(self) -> Environment:
+        """Build the Jinja2 environment (override to customise); see :mod:`microasgi.templating`."""
+        return create_environment(self)
+
+    def update_template_context(self, context: dict[str, Any]) -> None:
+        """Add the context processors' values (app's and current blueprints') to ``context``."""
+        update_template_context(self, context)
+
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """Cache lifetime (seconds) for a static file: ``SEND_FILE_MAX_AGE_DEFAULT``."""
+        return send_file_max_age(self.config["SEND_FILE_MAX_AGE_DEFAULT"])
+
+    def send_static_file(self, filename: str) -> FileResponse:
+        """The view behind the ``static`` endpoint: a file from :attr:`static_folder`."""
+        return send_static_file(self, filename)
+
+    def _thread_limiter(self) -> anyio.CapacityLimiter:
+        return thread_limiter(id(self), int(self.config["SYNC_THREAD_LIMIT"]))
+
+    # -- contexts ----------------------------------------------------------------
+
+    def app_context(self) -> AppContext:
+        """An application context: ``with app.app_context(): ...`` (or ``async with``)."""
+        return AppContext(self)
+
+    def request_context(self, scope: Scope, body: bytes = b"") -> AppContext:
+        """A request context for an ASGI ``scope`` whose body is ``body``."""
+        request = self.request_class(scope)
+        request._data = body
+        return AppContext(self, request)
+
+    def test_request_context(self, *args: Any, **kwargs: Any) -> AppContext:
+        """A request context for a made-up request, with Werkzeug's ``EnvironBuilder``'s
+        arguments, as Flask's: ``with app.test_request_context("/?page=2", method="POST",
+        json={...}):``."""
+        scope, body = made_up_request(self, *args, **kwargs)
+        return self.request_context(scope, body)
+
+    # -- URLs ----------------------------------------------------------------------
+
+    def url_for(
+        self,
+        endpoint: str,
+        *,
+        _anchor: str | None = None,
+        _method: str | None = None,
+        _scheme: str | None = None,
+        _external: bool | None = None,
+        **values: Any,
+    ) -> str:
+        """Build the URL of ``endpoint``; extra ``values`` become the query string.
+
+        During a request the URL is relative (``/users/1``) and includes the
+        prefix the app is mounted at; ``_external=True`` adds scheme and host.
+        Outside a request, ``SERVER_NAME`` is needed, and URLs are external.
+        ``.name`` is relative to the current blueprint.
+        """
+        ctx = _cv_app.get(None)
+        request = ctx.request if ctx is not None else None
+        if request is not None:
+            if endpoint.startswith("."):
+                blueprint = request.blueprint
+                endpoint = f"{blueprint}{endpoint}" if blueprint else endpoint[1:]
+            root = request.root_path
+            scheme = _scheme or request.scheme
+            host = request.host
+            if _external is None:
+                _external = _scheme is not None
+        else:
+            if endpoint.startswith("."):
+                endpoint = endpoint[1:]
+            host = self.config["SERVER_NAME"]
+            if host is None:
+                raise RuntimeError(
+                    "Unable to build URLs outside an active request without 'SERVER_NAME'"
+                    " configured. Also configure 'APPLICATION_ROOT' and"
+                    " 'PREFERRED_URL_SCHEME' as needed."
+                )
+            root = self.config["APPLICATION_ROOT"].rstrip("/")
+            scheme = _scheme or self.config["PREFERRED_URL_SCHEME"]
+            if _external is None:
+                _external = True
+        if _scheme is not None and not _external:
+            raise ValueError("When specifying '_scheme', '_external' must be True.")
+        self.inject_url_defaults(endpoint, values)
+        try:
+            path = self.url_map.build(endpoint, values, method=_method)
+        except BuildError as error:
+            values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
+            return self.handle_url_build_error(error, endpoint, values)
+        url = quote(root) + path  # root_path is decoded; the built path is quoted already
+        if _anchor is not None:
+            url += "#" + quote(_anchor, safe="%!#$&'()*+,/:;=?@")
+        if _external:
+            url = f"{scheme}://{host}{url}"
+        return url
 
     # -- ASGI entry point -------------------------------------------------------
 
@@ -441,6 +583,14 @@ class MicroASGI(AppBase):
         rv = await run_in_request_thread(func, *args)
         return await rv if isinstance(rv, CoroutineType) else rv
 
+    def _plan_options(self) -> dict[str, Any]:
+        # Flask's extension points: overridden, they are called for every request.
+        return {
+            "custom_process_response": type(self).process_response
+            is not MicroASGI.process_response,
+            "custom_dispatch": type(self).dispatch_request is not MicroASGI.dispatch_request,
+        }
+
     async def _first_request(self) -> None:
         """Freeze setup and plan every route; run ``before_serving`` if no lifespan did."""
         if self._start_lock is None:
@@ -449,7 +599,7 @@ class MicroASGI(AppBase):
             if self._got_first_request:
                 return
             for rule in self.url_map.iter_rules():
-                rule.plan = RoutePlan(self, rule)
+                rule.plan = RoutePlan(self, rule, **self._plan_options())
             self._error_plans.clear()
             # Longest prefix first, so the innermost blueprint claims a path.
             prefixes = [
@@ -650,7 +800,9 @@ class MicroASGI(AppBase):
         plan = self._error_plans.get((name, websocket))
         if plan is None:
             lineage = blueprint_lineage(name) if name else ()
-            plan = self._error_plans[(name, websocket)] = RoutePlan(self, None, lineage, websocket)
+            plan = self._error_plans[(name, websocket)] = RoutePlan(
+                self, None, lineage, websocket, **self._plan_options()
+            )
         return plan
 
     def log_exception(self, exc: BaseException, request: Request | Websocket | None) -> None:

@@ -5,8 +5,6 @@ commands registered on ``app.cli``. It mirrors ``flask``; how the app is found (
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
 import platform
 import sys
@@ -14,14 +12,14 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _package_version
-from typing import IO, Any, NamedTuple, TypeVar, cast, overload
+from typing import IO, Any, NamedTuple, TypeVar, cast
 
-import anyio
 import click
 import click.testing
 from click.core import ParameterSource
 
 from .app import MicroASGI
+from .commands import AppGroup, with_appcontext
 from .discovery import NoAppException, ScriptInfo, locate_app, prepare_import
 from .globals import _cv_app, g
 
@@ -45,83 +43,6 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 pass_script_info = click.make_pass_decorator(ScriptInfo, ensure=True)
-
-
-# -- running commands inside the app context ------------------------------------------
-
-
-def with_appcontext(f: F) -> F:
-    """Run the click command callback ``f`` inside the app's context (loading the app
-    from the :class:`ScriptInfo`), unless an app context is already active."""
-
-    @click.pass_context
-    def run_in_app_context(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
-        if _cv_app.get(None) is None:
-            app = ctx.ensure_object(ScriptInfo).load_app()
-            ctx.with_resource(app.app_context())
-        return ctx.invoke(f, *args, **kwargs)
-
-    return cast(F, functools.update_wrapper(run_in_app_context, f))
-
-
-def _run_coroutine_function(f: F) -> F:
-    """Let an ``async def`` command run: click only calls functions."""
-    if not inspect.iscoroutinefunction(f):
-        return f
-
-    def run(*args: Any, **kwargs: Any) -> Any:
-        return anyio.run(functools.partial(f, *args, **kwargs))
-
-    return cast(F, functools.update_wrapper(run, f))
-
-
-class AppGroup(click.Group):
-    """A click group whose commands run inside the app context; ``app.cli`` is one.
-
-    ``@group.command(with_appcontext=False)`` opts a command out; ``async def``
-    commands are run on an event loop; subgroups are ``AppGroup`` too.
-    """
-
-    @overload
-    def command(self, __func: Callable[..., Any]) -> click.Command: ...
-
-    @overload
-    def command(
-        self, *args: Any, **kwargs: Any
-    ) -> Callable[[Callable[..., Any]], click.Command]: ...
-
-    def command(
-        self, *args: Any, **kwargs: Any
-    ) -> Callable[[Callable[..., Any]], click.Command] | click.Command:
-        """Like :meth:`click.Group.command`, with ``with_appcontext=True`` by default."""
-        if len(args) == 1 and not kwargs and callable(args[0]):
-            return self.command()(args[0])
-        wrap = kwargs.pop("with_appcontext", True)
-
-        def decorator(f: Callable[..., Any]) -> click.Command:
-            f = _run_coroutine_function(f)
-            if wrap:
-                f = with_appcontext(f)
-            make = click.Group.command(self, *args, **kwargs)
-            return cast(Callable[[Callable[..., Any]], click.Command], make)(f)
-
-        return decorator
-
-    @overload
-    def group(self, __func: Callable[..., Any]) -> click.Group: ...
-
-    @overload
-    def group(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Group]: ...
-
-    def group(
-        self, *args: Any, **kwargs: Any
-    ) -> Callable[[Callable[..., Any]], click.Group] | click.Group:
-        """Like :meth:`click.Group.group`, making an :class:`AppGroup` by default."""
-        if len(args) == 1 and not kwargs and callable(args[0]):
-            return self.group()(args[0])
-        if kwargs.get("cls") is None:
-            kwargs["cls"] = AppGroup
-        return cast(Callable[[Callable[..., Any]], click.Group], super().group(*args, **kwargs))
 
 
 # -- the microasgi command ---------------------------------------------------------------

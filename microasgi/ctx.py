@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
+from werkzeug.test import EnvironBuilder
 
 from .bridge import release_request_thread
 from .globals import _NO_REQUEST, _cv_app
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from .requests import Request
     from .responses import Response
     from .sessions import SessionMixin
+    from .typing import Scope
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -320,3 +322,61 @@ def make_response(*args: Any) -> Response:
     if not args:
         return ctx.app.response_class()
     return ctx.app.make_response(args[0] if len(args) == 1 else args)
+
+
+def made_up_request(app: MicroASGI, *args: Any, **kwargs: Any) -> tuple[Scope, bytes]:
+    """An ASGI scope and body for a request made up from Werkzeug ``EnvironBuilder``'s
+    arguments (``path``, ``method``, ``query_string``, ``headers``, ``data``, ``json``,
+    ``base_url``...), as Flask's ``test_request_context`` takes them.
+
+    The base URL defaults to the app's ``SERVER_NAME`` (else ``localhost``),
+    ``APPLICATION_ROOT`` and ``PREFERRED_URL_SCHEME``; ``json`` is encoded by
+    the app's JSON provider.
+    """
+    if "base_url" not in kwargs and not any(k in kwargs for k in ("subdomain", "url_scheme")):
+        config = app.config
+        host = config["SERVER_NAME"] or "localhost"
+        root = config["APPLICATION_ROOT"]
+        kwargs["base_url"] = f"{config['PREFERRED_URL_SCHEME']}://{host}/{root.lstrip('/')}"
+    if "json" in kwargs:
+        kwargs["data"] = app.json.dumps(kwargs.pop("json"))
+        kwargs.setdefault("content_type", "application/json")
+    builder = EnvironBuilder(*args, **kwargs)
+    try:
+        environ = builder.get_environ()
+        body: bytes = environ["wsgi.input"].read()
+    finally:
+        builder.close()
+    return _scope_from_environ(environ), body
+
+
+def _scope_from_environ(environ: dict[str, Any]) -> Scope:
+    def wsgi_text(key: str) -> str:  # PEP 3333's "bytes in a str" back to text
+        return str(environ.get(key, "")).encode("latin-1").decode("utf-8", "replace")
+
+    headers = [
+        (key[5:].replace("_", "-").lower().encode("latin-1"), str(value).encode("latin-1"))
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    ]
+    for key, name in (("CONTENT_TYPE", b"content-type"), ("CONTENT_LENGTH", b"content-length")):
+        if environ.get(key):
+            headers.append((name, str(environ[key]).encode("latin-1")))
+    root_path = wsgi_text("SCRIPT_NAME").rstrip("/")
+    path = wsgi_text("PATH_INFO") or "/"
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": environ["REQUEST_METHOD"],
+        "scheme": environ["wsgi.url_scheme"],
+        "path": root_path + path,
+        "raw_path": (root_path + path).encode("utf-8"),
+        "query_string": str(environ.get("QUERY_STRING", "")).encode("latin-1"),
+        "root_path": root_path,
+        "headers": headers,
+        "client": (environ.get("REMOTE_ADDR", "127.0.0.1"), 50000),
+        "server": (environ["SERVER_NAME"], int(environ["SERVER_PORT"])),
+        "extensions": {},
+        "state": {},
+    }

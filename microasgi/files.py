@@ -33,7 +33,7 @@ import time
 import unicodedata
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import IO, Any
 from urllib.parse import quote
 
@@ -46,6 +46,7 @@ from .datastructures import ResponseHeaders
 from .exceptions import NotFound, PreconditionFailed, RequestedRangeNotSatisfiable
 from .globals import _cv_app
 from .responses import Response
+from .sansio.scaffold import Scaffold
 from .typing import HeadersValue, Receive, Scope, Send, StatusValue
 
 CHUNK_SIZE = 64 * 1024
@@ -350,6 +351,24 @@ def send_from_directory(
     if filename is None or not os.path.isfile(filename):
         raise NotFound()
     return send_file(filename, **kwargs)
+
+
+def send_static_file(owner: Scaffold, filename: str) -> FileResponse:
+    """The ``static`` endpoint of an app or a blueprint: ``filename`` from its static folder."""
+    if owner.static_folder is None:
+        raise RuntimeError(f"{owner.name!r} has no static folder, so it cannot serve static files.")
+    folder = os.path.join(owner.root_path, owner.static_folder)
+    max_age = owner.get_send_file_max_age(filename)  # type: ignore[attr-defined]
+    return send_from_directory(folder, filename, max_age=max_age)
+
+
+def send_file_max_age(value: int | timedelta | None) -> int | None:
+    """``SEND_FILE_MAX_AGE_DEFAULT`` in seconds (``None``: no caching)."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return int(value)
 
 
 def safe_join(directory: str | os.PathLike[str], *pathnames: str) -> str | None:

@@ -35,6 +35,7 @@ from .exceptions import (
 )
 from .forms import parse_form, parse_query
 from .globals import _cv_app
+from .sansio.blueprints import blueprint_chain
 from .typing import Message, Receive, Scope
 
 if TYPE_CHECKING:
@@ -185,19 +186,6 @@ def strip_root_path(path: str, root_path: str) -> str:
     if path.startswith(root) and path[len(root)] == "/":
         return path[len(root) :]
     return path
-
-
-def blueprint_lineage(name: str) -> tuple[str, ...]:
-    """``"a.b"`` -> ``("a.b", "a")``: a blueprint and its parents, innermost first."""
-    parts = name.split(".")
-    return tuple(".".join(parts[:i]) for i in range(len(parts), 0, -1))
-
-
-def blueprint_chain(endpoint: str | None) -> tuple[str, ...]:
-    """``"a.b.view"`` -> ``("a.b", "a")``: an endpoint's blueprints, innermost first."""
-    if endpoint is None or "." not in endpoint:
-        return ()
-    return blueprint_lineage(endpoint.rpartition(".")[0])
 
 
 def _clean_text(text: str) -> str:

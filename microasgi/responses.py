@@ -31,6 +31,7 @@ from markupsafe import Markup, escape
 from werkzeug.datastructures import Headers
 from werkzeug.http import dump_cookie, http_date
 from werkzeug.sansio.response import Response as SansIOResponse
+from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .bridge import iterate_in_threads, release_request_slot, run_in_request_thread
@@ -40,17 +41,6 @@ from .exceptions import HTTPException, InternalServerError, PreconditionFailed, 
 from .globals import _cv_app
 from .typing import ASGIApp, HeadersValue, Message, Receive, Scope, Send, StatusValue
 
-_TEXT_TYPES = frozenset(
-    {
-        "application/ecmascript",
-        "application/javascript",
-        "application/sql",
-        "application/xml",
-        "application/xml-dtd",
-        "application/xml-external-parsed-entity",
-    }
-)
-
 
 def _status_line(code: int) -> str:
     try:
@@ -59,25 +49,7 @@ def _status_line(code: int) -> str:
         return f"{code} UNKNOWN"
 
 
-def content_type_for(mimetype: str) -> str:
-    """``mimetype`` with ``; charset=utf-8`` added where the type is textual."""
-    if mimetype.startswith("text/") or mimetype in _TEXT_TYPES or mimetype.endswith("+xml"):
-        return f"{mimetype}; charset=utf-8"
-    return mimetype
-
-
 _HTML = b"text/html; charset=utf-8"
-_TEXT_TYPE_CACHE: dict[str, bytes] = {}
-
-
-def content_type_bytes(mimetype: str) -> bytes:
-    """:func:`content_type_for` as header bytes, remembered per mimetype."""
-    value = _TEXT_TYPE_CACHE.get(mimetype)
-    if value is None:
-        value = _TEXT_TYPE_CACHE[mimetype] = content_type_for(mimetype).encode("latin-1")
-    return value
-
-
 _NO_BODY_STATUSES = frozenset({204, 304})
 _BYTES_TYPES = (bytes, bytearray)
 _COOKIE_KEY = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -140,7 +112,7 @@ class Response(SansIOResponse):
                         b"content-type",
                         _HTML
                         if mimetype == "text/html"
-                        else content_type_for(mimetype).encode("latin-1"),
+                        else get_content_type(mimetype, "utf-8").encode("latin-1"),
                     )
                 )
         else:

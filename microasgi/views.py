@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from .bridge import run_in_request_thread
 from .globals import request
-from .scaffold import is_async_callable
+from .sansio.scaffold import is_async_callable
 
 _HTTP_METHODS = frozenset({"get", "post", "head", "options", "delete", "put", "trace", "patch"})
 

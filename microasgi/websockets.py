@@ -32,12 +32,12 @@ from .forms import parse_query
 from .globals import _cv_app
 from .requests import (
     _clean_text,
-    blueprint_chain,
     connection_host,
     parse_cookies,
     request_headers,
     strip_root_path,
 )
+from .sansio.blueprints import blueprint_chain
 from .typing import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:

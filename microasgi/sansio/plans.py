@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterable
 from itertools import chain
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .requests import blueprint_chain
+from .blueprints import blueprint_chain
 from .scaffold import is_async_callable
 
 if TYPE_CHECKING:
-    from .app import MicroASGI
-    from .routing import Rule
+    from ..routing import Rule
+    from .app import App
 
 T = TypeVar("T")
 
@@ -64,11 +64,17 @@ class RoutePlan:
 
     def __init__(
         self,
-        app: MicroASGI,
+        app: App,
         rule: Rule | None,
         blueprints: tuple[str, ...] = (),
         websocket: bool = False,
+        *,
+        custom_process_response: bool = False,
+        custom_dispatch: bool = False,
     ) -> None:
+        """``custom_process_response`` and ``custom_dispatch``: the app's class overrides
+        ``process_response`` or ``dispatch_request`` (Flask's extension points), so every
+        response goes through the one, and every view through the other."""
         names = blueprint_chain(rule.endpoint) if rule is not None else blueprints
         websocket = rule.websocket if rule is not None else websocket
         self.blueprints = names
@@ -81,13 +87,8 @@ class RoutePlan:
         self.before = _hooks(chain.from_iterable(before[s] for s in scopes))
         inner_first = (*names, None)
         self.after = _hooks(chain.from_iterable(reversed(after[s]) for s in inner_first))
-        # Whether every response must go through app.process_response: it has
-        # after-hooks to run, or a subclass overrides it (a Flask extension point).
-        from .app import MicroASGI  # a plan is made once the app module is loaded
-
-        self.process_response = bool(self.after) or (
-            type(app).process_response is not MicroASGI.process_response
-        )
+        # Whether every response must go through app.process_response.
+        self.process_response = bool(self.after) or custom_process_response
         self.preload = rule is None or id(rule) not in app._stream_rules
         self.view: Callable[..., Any] | None = None
         self.view_kind = self.AWAIT
@@ -113,7 +114,5 @@ class RoutePlan:
         # Whether the request path may await the view itself (dispatch_request is
         # Flask's to override; then it is always called).
         self.await_view = (
-            self.view_kind == self.AWAIT
-            and self.view is not None
-            and (type(app).dispatch_request is MicroASGI.dispatch_request)
+            self.view_kind == self.AWAIT and self.view is not None and not custom_dispatch
         )

@@ -18,8 +18,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .exceptions import HTTPException, default_exceptions
-from .typing import (
+from ..exceptions import HTTPException, default_exceptions
+from ..typing import (
     AfterRequestCallable,
     ErrorHandlerCallable,
     RouteCallable,
@@ -79,14 +79,8 @@ def get_root_path(import_name: str) -> str:
     return os.path.dirname(os.path.abspath(filename))
 
 
-def _endpoint_from_view_func(view_func: Callable[..., Any]) -> str:
-    if view_func is None:
-        raise TypeError("A view function is required to find the endpoint name.")
-    return view_func.__name__
-
-
 class Scaffold:
-    """Common base of :class:`MicroASGI` and :class:`Blueprint`."""
+    """Common base of the app and of blueprints: the registration API they share."""
 
     name: str
 
@@ -146,27 +140,9 @@ class Scaffold:
 
         return FileSystemLoader(os.path.join(self.root_path, self.template_folder))
 
-    def get_send_file_max_age(self, filename: str | None) -> int | None:
-        """Cache lifetime (seconds) for a static file: ``SEND_FILE_MAX_AGE_DEFAULT``."""
-        from .globals import current_app
-
-        value = current_app.config["SEND_FILE_MAX_AGE_DEFAULT"]
-        if value is None:
-            return None
-        if hasattr(value, "total_seconds"):
-            return int(value.total_seconds())
-        return int(value)
-
     def send_static_file(self, filename: str) -> Any:
-        """The view behind the ``static`` endpoint: a file from :attr:`static_folder`."""
-        if self.static_folder is None:
-            raise RuntimeError(
-                f"{self.name!r} has no static folder, so it cannot serve static files."
-            )
-        from .files import send_from_directory
-
-        folder = os.path.join(self.root_path, self.static_folder)
-        return send_from_directory(folder, filename, max_age=self.get_send_file_max_age(filename))
+        """The view behind the ``static`` endpoint (the serving layer provides it)."""
+        raise NotImplementedError
 
     # -- routes ----------------------------------------------------------------
 

@@ -1,9 +1,8 @@
-"""What an app is before it serves: configuration, the registration API, contexts, URLs.
+"""What an app is before it serves: configuration, the registration API, URL defaults.
 
-:class:`AppBase` holds everything that is set up before the first request
-(config, routes, blueprints, mounts, hooks, template filters) and what works
-outside a request (contexts, ``url_for``); :class:`microasgi.app.MicroASGI`
-adds serving on top. Flask splits its ``App`` the same way.
+:class:`App` holds everything that is set up before the first request (config,
+routes, blueprints, mounts, hooks, template filters); :class:`microasgi.MicroASGI`
+adds contexts, ``url_for`` and serving on top. Flask splits its ``App`` the same way.
 """
 
 from __future__ import annotations
@@ -16,27 +15,16 @@ import sys
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterator
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar, cast
-from urllib.parse import quote
+from typing import Any, TypeVar
 
-import anyio
+import click
 
-from .blueprints import Blueprint
-from .bridge import thread_limiter
-from .config import DEFAULT_CONFIG, Config, ConfigAttribute
-from .ctx import AppContext, _AppCtxGlobals
-from .globals import _cv_app
-from .json import DefaultJSONProvider, JSONProvider
-from .plans import RoutePlan
-from .requests import Request, blueprint_chain
-from .responses import Response
-from .routing import BuildError, Map, Rule
+from ..config import DEFAULT_CONFIG, Config, ConfigAttribute
+from ..json.provider import DefaultJSONProvider, JSONProvider
+from ..routing import BuildError, Map, Rule
+from ..typing import ASGIApp, RouteCallable
+from .blueprints import Blueprint, blueprint_chain
 from .scaffold import F, Scaffold, get_root_path, is_async_callable, registering, setupmethod
-from .sessions import SecureCookieSessionInterface, SessionInterface
-from .typing import ASGIApp, RouteCallable, Scope
-
-if TYPE_CHECKING:
-    from .app import MicroASGI
 
 T = TypeVar("T")
 
@@ -47,25 +35,20 @@ def _make_timedelta(value: timedelta | int) -> timedelta:
     return timedelta(seconds=value)
 
 
-class AppBase(Scaffold):
-    """Configuration and the registration API of :class:`MicroASGI` (see there)."""
+class App(Scaffold):
+    """What an app is before it serves: configuration, the registration API, URL building.
+
+    :class:`microasgi.MicroASGI` serves it. As Flask's ``sansio.App``: no I/O,
+    no event loop, no thread, no context local here.
+    """
 
     #: The ASGI app ``__call__`` forwards to: wrap it with ASGI middleware.
     asgi_app: ASGIApp
 
-    @property
-    def _app(self) -> MicroASGI:
-        # Only MicroASGI is ever instantiated; this says so to the type checker.
-        return cast("MicroASGI", self)
-
-    request_class: type[Request] = Request
-    response_class: type[Response] = Response
     json_provider_class: type[JSONProvider] = DefaultJSONProvider
-    app_ctx_globals_class: type[_AppCtxGlobals] = _AppCtxGlobals
     config_class: type[Config] = Config
     url_map_class: type[Map] = Map
     url_rule_class: type[Rule] = Rule
-    session_interface: SessionInterface = SecureCookieSessionInterface()
     default_config: dict[str, Any] = DEFAULT_CONFIG
 
     testing = ConfigAttribute[bool]("TESTING")
@@ -111,14 +94,6 @@ class AppBase(Scaffold):
         self.blueprints: dict[str, Blueprint] = {}
         self._stream_rules: set[int] = set()  # ids of rules registered with stream=True
         self._got_first_request = False
-        self.asgi_app = self._own_asgi_app = self._app._asgi_app
-        # Serving state, filled in when the app starts (see MicroASGI).
-        self._has_teardown = True
-        self._started = False
-        self._serving_gens: list[AsyncGenerator[None, None]] = []
-        self._start_lock: anyio.Lock | None = None
-        self._error_plans: dict[tuple[str | None, bool], RoutePlan] = {}
-        self._prefix_table: list[tuple[str, str]] = []
         self._mounts: list[tuple[str, ASGIApp]] = []
         #: url_prefix of each registered blueprint, by registration name.
         self._blueprint_prefixes: dict[str, str | None] = {}
@@ -128,13 +103,6 @@ class AppBase(Scaffold):
         self._jinja_lock = threading.Lock()
         #: Options for the Jinja2 environment, read when it is first created.
         self.jinja_options: dict[str, Any] = {}
-        if self.has_static_folder:
-            # Flask's static route; `static_url_path` defaults to "/static".
-            self.add_url_rule(
-                f"{self.static_url_path}/<path:filename>",
-                endpoint="static",
-                view_func=self.send_static_file,
-            )
 
     # -- identity and configuration ----------------------------------------------
 
@@ -228,10 +196,12 @@ class AppBase(Scaffold):
     def cli(self) -> Any:
         """A click group: commands added here run with ``microasgi --app ... <name>``."""
         if self._cli is None:
-            from .cli import AppGroup
-
-            self._cli = AppGroup(self.name)
+            self._cli = self.make_cli_group(self.name)
         return self._cli
+
+    def make_cli_group(self, name: str) -> click.Group:
+        """The group behind :attr:`cli` (the serving layer's runs commands in an app context)."""
+        return click.Group(name)
 
     # -- templates -------------------------------------------------------------------
 
@@ -246,22 +216,14 @@ class AppBase(Scaffold):
         return self._jinja_env
 
     def create_jinja_environment(self) -> Any:
-        """Build the Jinja2 environment (override to customise); see :mod:`microasgi.templating`."""
-        from .templating import create_environment
-
-        return create_environment(self._app)
+        """Build the Jinja2 environment (the serving layer does; override to customise)."""
+        raise NotImplementedError
 
     def select_jinja_autoescape(self, filename: str | None) -> bool:
         """Autoescape for ``.html``/``.htm``/``.xml``/``.xhtml`` and for template strings."""
         if filename is None:
             return True
         return filename.endswith((".html", ".htm", ".xml", ".xhtml", ".svg"))
-
-    def update_template_context(self, context: dict[str, Any]) -> None:
-        """Add the context processors' values (app's and current blueprints') to ``context``."""
-        from .templating import update_template_context
-
-        update_template_context(self._app, context)
 
     @setupmethod
     def template_filter(self, name: str | None = None) -> Callable[[F], F]:
@@ -364,7 +326,7 @@ class AppBase(Scaffold):
     def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
         """Register a blueprint: ``url_prefix=``, ``name=`` (to register it twice),
         ``url_defaults=``, ``cli_group=`` override the blueprint's own settings."""
-        blueprint.register(self._app, options)
+        blueprint.register(self, options)
 
     @setupmethod
     def mount(self, prefix: str, app: ASGIApp) -> None:
@@ -441,39 +403,6 @@ class AppBase(Scaffold):
         self.shell_context_processors.append(f)
         return f
 
-    # -- contexts ----------------------------------------------------------------
-
-    def app_context(self) -> AppContext:
-        """An application context: ``with app.app_context(): ...`` (or ``async with``)."""
-        return AppContext(self._app)
-
-    def request_context(self, scope: Scope, body: bytes = b"") -> AppContext:
-        """A request context for an ASGI ``scope`` whose body is ``body``."""
-        request = self.request_class(scope)
-        request._data = body
-        return AppContext(self._app, request)
-
-    def test_request_context(self, *args: Any, **kwargs: Any) -> AppContext:
-        """A request context for a made-up request, taking the test client's arguments.
-
-        ``with app.test_request_context("/?page=2", method="POST", json={...}):``
-        """
-        try:
-            from .testing import build_scope
-        except ModuleNotFoundError as exc:  # httpx is in the test extra only
-            if exc.name != "httpx":
-                raise
-            raise ModuleNotFoundError(
-                "test_request_context() encodes its made-up request with httpx: "
-                "pip install httpx (or microasgi[test]).",
-                name="httpx",
-            ) from exc
-        scope, body = build_scope(self._app, *args, **kwargs)
-        return self.request_context(scope, body)
-
-    def _thread_limiter(self) -> anyio.CapacityLimiter:
-        return thread_limiter(id(self), int(self.config["SYNC_THREAD_LIMIT"]))
-
     # -- URLs ----------------------------------------------------------------------
 
     def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
@@ -497,63 +426,6 @@ class AppBase(Scaffold):
         if error is sys.exc_info()[1]:
             raise
         raise error
-
-    def url_for(
-        self,
-        endpoint: str,
-        *,
-        _anchor: str | None = None,
-        _method: str | None = None,
-        _scheme: str | None = None,
-        _external: bool | None = None,
-        **values: Any,
-    ) -> str:
-        """Build the URL of ``endpoint``; extra ``values`` become the query string.
-
-        During a request the URL is relative (``/users/1``) and includes the
-        prefix the app is mounted at; ``_external=True`` adds scheme and host.
-        Outside a request, ``SERVER_NAME`` is needed, and URLs are external.
-        ``.name`` is relative to the current blueprint.
-        """
-        ctx = _cv_app.get(None)
-        request = ctx.request if ctx is not None else None
-        if request is not None:
-            if endpoint.startswith("."):
-                blueprint = request.blueprint
-                endpoint = f"{blueprint}{endpoint}" if blueprint else endpoint[1:]
-            root = request.root_path
-            scheme = _scheme or request.scheme
-            host = request.host
-            if _external is None:
-                _external = _scheme is not None
-        else:
-            if endpoint.startswith("."):
-                endpoint = endpoint[1:]
-            host = self.config["SERVER_NAME"]
-            if host is None:
-                raise RuntimeError(
-                    "Unable to build URLs outside an active request without 'SERVER_NAME'"
-                    " configured. Also configure 'APPLICATION_ROOT' and"
-                    " 'PREFERRED_URL_SCHEME' as needed."
-                )
-            root = self.config["APPLICATION_ROOT"].rstrip("/")
-            scheme = _scheme or self.config["PREFERRED_URL_SCHEME"]
-            if _external is None:
-                _external = True
-        if _scheme is not None and not _external:
-            raise ValueError("When specifying '_scheme', '_external' must be True.")
-        self.inject_url_defaults(endpoint, values)
-        try:
-            path = self.url_map.build(endpoint, values, method=_method)
-        except BuildError as error:
-            values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
-            return self.handle_url_build_error(error, endpoint, values)
-        url = quote(root) + path  # root_path is decoded; the built path is quoted already
-        if _anchor is not None:
-            url += "#" + quote(_anchor, safe="%!#$&'()*+,/:;=?@")
-        if _external:
-            url = f"{scheme}://{host}{url}"
-        return url
 
 
 def _has_level_handler(logger: logging.Logger) -> bool:

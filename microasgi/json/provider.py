@@ -1,15 +1,16 @@
-"""JSON: the app's pluggable provider and Flask's module-level helpers.
+"""The app's pluggable JSON provider (``app.json``), as Flask's ``json.provider``.
 
-``app.json`` is a :class:`JSONProvider`; the default one uses the standard
-library with Flask's settings. To plug in a faster library, subclass
-:class:`JSONProvider`, implement ``dumps`` and ``loads``, and set
-``app.json = MyProvider(app)`` (or ``MicroASGI.json_provider_class``).
+The default one uses the standard library with Flask's settings. To plug in a
+faster library, subclass :class:`JSONProvider`, implement ``dumps`` and
+``loads``, and set ``app.json = MyProvider(app)`` (or
+``MicroASGI.json_provider_class``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import decimal
+import functools
 import json
 import uuid
 from collections.abc import Callable
@@ -17,10 +18,9 @@ from datetime import date
 from typing import IO, Any
 
 from werkzeug.http import http_date
+from werkzeug.utils import get_content_type
 
-from .responses import content_type_bytes
-
-__all__ = ["DefaultJSONProvider", "JSONProvider", "dumps", "jsonify", "loads"]
+__all__ = ["DefaultJSONProvider", "JSONProvider"]
 
 
 def _default(obj: Any) -> Any:
@@ -177,52 +177,11 @@ class DefaultJSONProvider(JSONProvider):
             body = self.dumps(obj, **_LAYOUTS[layout])
         response_class = self._app.response_class
         if hasattr(response_class, "_ready"):  # microasgi's Response: skip the argument parsing
-            content_type = content_type_bytes(self.mimetype)
+            content_type = _content_type_bytes(self.mimetype)
             return response_class._ready(f"{body}\n".encode(), content_type)
         return response_class(f"{body}\n", mimetype=self.mimetype)
 
 
-def _app_or_none() -> Any:
-    # Imported on use so that this module can never join an import cycle with
-    # the context machinery, which builds on the app and hence on app.json.
-    from .globals import _cv_app
-
-    ctx = _cv_app.get(None)
-    return None if ctx is None else ctx.app
-
-
-def dumps(obj: Any, **kwargs: Any) -> str:
-    """Serialise ``obj`` with ``current_app.json``, or stdlib json outside an app.
-
-    Outside an app context the standard library is used with the same
-    ``default`` handler as :class:`DefaultJSONProvider`.
-    """
-    app = _app_or_none()
-    if app is not None:
-        return app.json.dumps(obj, **kwargs)  # type: ignore[no-any-return]
-    kwargs.setdefault("default", _default)
-    return json.dumps(obj, **kwargs)
-
-
-def loads(s: str | bytes, **kwargs: Any) -> Any:
-    """Parse JSON with ``current_app.json``, or stdlib json outside an app."""
-    app = _app_or_none()
-    if app is not None:
-        return app.json.loads(s, **kwargs)
-    return json.loads(s, **kwargs)
-
-
-def jsonify(*args: Any, **kwargs: Any) -> Any:
-    """Return a JSON response built by ``current_app.json.response()``.
-
-    ``jsonify(user)``, ``jsonify(1, 2)`` (a list) or ``jsonify(id=1)`` (a
-    dict). Needs an app context; raises ``RuntimeError`` outside one.
-    """
-    app = _app_or_none()
-    if app is None:
-        raise RuntimeError(
-            "Working outside of application context.\n\n"
-            "jsonify() needs the current app to build its response. Call it from"
-            " a view, or inside 'with app.app_context():'."
-        )
-    return app.json.response(*args, **kwargs)
+@functools.lru_cache(maxsize=16)
+def _content_type_bytes(mimetype: str) -> bytes:
+    return get_content_type(mimetype, "utf-8").encode("latin-1")
