@@ -13,7 +13,7 @@ import jinja2
 from markupsafe import Markup
 
 if TYPE_CHECKING:
-    from .app import MicroASGI
+    from .sansio.app import App
 
 _Source = tuple[str, "str | None", "Callable[[], bool] | None"]
 
@@ -30,7 +30,7 @@ class Environment(jinja2.Environment):
     assignment).
     """
 
-    def __init__(self, app: MicroASGI, **options: Any) -> None:
+    def __init__(self, app: App, **options: Any) -> None:
         self.app = app
         explicit_reload: bool | None = options.pop("auto_reload", None)
         if "loader" not in options:
@@ -58,7 +58,7 @@ class Environment(jinja2.Environment):
 class DispatchingJinjaLoader(jinja2.BaseLoader):
     """Looks in the app's template folder, then in each blueprint's, in registration order."""
 
-    def __init__(self, app: MicroASGI) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
 
     def get_source(self, environment: jinja2.Environment, template: str) -> _Source:
@@ -120,7 +120,7 @@ def _remember(template: str, source: _Source) -> _Source:
 
 
 def _explain(
-    app: MicroASGI, template: str, attempts: list[tuple[Any, jinja2.BaseLoader, str | None]]
+    app: App, template: str, attempts: list[tuple[Any, jinja2.BaseLoader, str | None]]
 ) -> str:
     lines = [f"Locating template {template!r}:"]
     for number, (owner, loader, filename) in enumerate(attempts, 1):
@@ -154,7 +154,7 @@ def htmlsafe_json(text: str) -> Markup:
     )
 
 
-def make_tojson(app: MicroASGI) -> Callable[..., Markup]:
+def make_tojson(app: App) -> Callable[..., Markup]:
     """The ``tojson`` filter: ``app.json.dumps`` (looked up on each call), HTML-safe."""
 
     def tojson(value: Any, indent: int | None = None) -> Markup:

@@ -311,7 +311,7 @@ async def run_in_request_thread(func: Callable[..., T], *args: Any, final: bool 
 
 
 async def _take_slot(ctx: AppContext) -> anyio.CapacityLimiter:
-    limiter = ctx.app._thread_limiter()
+    limiter: anyio.CapacityLimiter = ctx.app._thread_limiter()
     try:  # a free slot needs no trip round the event loop
         limiter.acquire_on_behalf_of_nowait(ctx)
     except anyio.WouldBlock:

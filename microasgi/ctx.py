@@ -22,9 +22,9 @@ from .bridge import release_request_thread
 from .globals import _NO_REQUEST, _cv_app
 
 if TYPE_CHECKING:
-    from .app import MicroASGI
     from .requests import Request
     from .responses import Response
+    from .sansio.app import App
     from .sessions import SessionMixin
     from .typing import Scope
 
@@ -114,9 +114,7 @@ class AppContext:
     _after_request_functions: list[Callable[[Response], Any]] | None = None
     _tokens: list[Token[AppContext]] | None = None  # only pushed contexts need it
 
-    def __init__(
-        self, app: MicroASGI, request: Request | None = None, websocket: Any = None
-    ) -> None:
+    def __init__(self, app: App, request: Request | None = None, websocket: Any = None) -> None:
         self.app = app
         self.request = request
         if websocket is not None:
@@ -319,12 +317,15 @@ def make_response(*args: Any) -> Response:
     ctx = _cv_app.get(None)
     if ctx is None:
         raise RuntimeError("make_response() needs an application context.")
-    if not args:
-        return ctx.app.response_class()
-    return ctx.app.make_response(args[0] if len(args) == 1 else args)
+    response: Response = (
+        ctx.app.make_response(args[0] if len(args) == 1 else args)
+        if args
+        else ctx.app.response_class()
+    )
+    return response
 
 
-def made_up_request(app: MicroASGI, *args: Any, **kwargs: Any) -> tuple[Scope, bytes]:
+def made_up_request(app: App, *args: Any, **kwargs: Any) -> tuple[Scope, bytes]:
     """An ASGI scope and body for a request made up from Werkzeug ``EnvironBuilder``'s
     arguments (``path``, ``method``, ``query_string``, ``headers``, ``data``, ``json``,
     ``base_url``...), as Flask's ``test_request_context`` takes them.

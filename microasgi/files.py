@@ -358,7 +358,7 @@ def send_static_file(owner: Scaffold, filename: str) -> FileResponse:
     if owner.static_folder is None:
         raise RuntimeError(f"{owner.name!r} has no static folder, so it cannot serve static files.")
     folder = os.path.join(owner.root_path, owner.static_folder)
-    max_age = owner.get_send_file_max_age(filename)  # type: ignore[attr-defined]
+    max_age = owner.get_send_file_max_age(filename)
     return send_from_directory(folder, filename, max_age=max_age)
 
 

@@ -114,7 +114,7 @@ class LocalProxy(Generic[T]):
 
 def _find_app() -> MicroASGI:
     try:
-        return _cv_app.get().app
+        return cast("MicroASGI", _cv_app.get().app)
     except LookupError:
         raise RuntimeError(_NO_APP) from None
 

@@ -28,8 +28,8 @@ from werkzeug.http import http_date, parse_date
 from .json import dumps as _json_dumps
 
 if TYPE_CHECKING:
-    from .app import MicroASGI
     from .responses import Response
+    from .sansio.app import App
 
 
 class SessionMixin(MutableMapping[str, Any]):
@@ -125,7 +125,7 @@ class SessionInterface:
 
     null_session_class = NullSession
 
-    def make_null_session(self, app: MicroASGI) -> NullSession:
+    def make_null_session(self, app: App) -> NullSession:
         """A new ``null_session_class``, used when :meth:`open_session` returns ``None``."""
         return self.null_session_class()
 
@@ -133,51 +133,51 @@ class SessionInterface:
         """Whether ``obj`` is a null session (a ``null_session_class`` instance)."""
         return isinstance(obj, self.null_session_class)
 
-    def get_cookie_name(self, app: MicroASGI) -> str:
+    def get_cookie_name(self, app: App) -> str:
         """The session cookie's name: ``SESSION_COOKIE_NAME``."""
         return app.config["SESSION_COOKIE_NAME"]  # type: ignore[no-any-return]
 
-    def get_cookie_domain(self, app: MicroASGI) -> str | None:
+    def get_cookie_domain(self, app: App) -> str | None:
         """The cookie's ``Domain``: ``SESSION_COOKIE_DOMAIN`` (``None``: the current host only)."""
         return app.config["SESSION_COOKIE_DOMAIN"]  # type: ignore[no-any-return]
 
-    def get_cookie_path(self, app: MicroASGI) -> str:
+    def get_cookie_path(self, app: App) -> str:
         """The cookie's ``Path``: ``SESSION_COOKIE_PATH``, else ``APPLICATION_ROOT``."""
         return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]  # type: ignore[no-any-return]
 
-    def get_cookie_httponly(self, app: MicroASGI) -> bool:
+    def get_cookie_httponly(self, app: App) -> bool:
         """Whether the cookie is ``HttpOnly``: ``SESSION_COOKIE_HTTPONLY``."""
         return app.config["SESSION_COOKIE_HTTPONLY"]  # type: ignore[no-any-return]
 
-    def get_cookie_secure(self, app: MicroASGI) -> bool:
+    def get_cookie_secure(self, app: App) -> bool:
         """Whether the cookie is ``Secure`` (HTTPS only): ``SESSION_COOKIE_SECURE``."""
         return app.config["SESSION_COOKIE_SECURE"]  # type: ignore[no-any-return]
 
-    def get_cookie_samesite(self, app: MicroASGI) -> str | None:
+    def get_cookie_samesite(self, app: App) -> str | None:
         """The cookie's ``SameSite``: ``SESSION_COOKIE_SAMESITE`` (``None`` leaves it out)."""
         return app.config["SESSION_COOKIE_SAMESITE"]  # type: ignore[no-any-return]
 
-    def get_cookie_partitioned(self, app: MicroASGI) -> bool:
+    def get_cookie_partitioned(self, app: App) -> bool:
         """Whether the cookie is ``Partitioned`` (CHIPS): ``SESSION_COOKIE_PARTITIONED``."""
         return app.config["SESSION_COOKIE_PARTITIONED"]  # type: ignore[no-any-return]
 
-    def get_expiration_time(self, app: MicroASGI, session: SessionMixin) -> datetime | None:
+    def get_expiration_time(self, app: App, session: SessionMixin) -> datetime | None:
         """Now plus ``PERMANENT_SESSION_LIFETIME`` for a permanent session, else ``None``."""
         if session.permanent:
             return datetime.now(timezone.utc) + app.permanent_session_lifetime
         return None
 
-    def should_set_cookie(self, app: MicroASGI, session: SessionMixin) -> bool:
+    def should_set_cookie(self, app: App, session: SessionMixin) -> bool:
         """Send the cookie when the session changed, or to refresh a permanent one."""
         return session.modified or (
             session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]
         )
 
-    def open_session(self, app: MicroASGI, request: Any) -> SessionMixin | None:
+    def open_session(self, app: App, request: Any) -> SessionMixin | None:
         """Load the session for ``request`` (``None``: use a null session); subclasses do it."""
         raise NotImplementedError()
 
-    def save_session(self, app: MicroASGI, session: SessionMixin, response: Response) -> None:
+    def save_session(self, app: App, session: SessionMixin, response: Response) -> None:
         """Store ``session`` at the end of the request (say, in a cookie); subclasses do it."""
         raise NotImplementedError()
 
@@ -253,7 +253,7 @@ class SecureCookieSessionInterface(SessionInterface):
     serializer = TaggedJSONSerializer()
     session_class = SecureCookieSession
 
-    def get_signing_serializer(self, app: MicroASGI) -> URLSafeTimedSerializer | None:
+    def get_signing_serializer(self, app: App) -> URLSafeTimedSerializer | None:
         """The cookie signer for ``SECRET_KEY`` (fallbacks verify), or ``None`` without a key."""
         if not app.secret_key:
             return None
@@ -272,7 +272,7 @@ class SecureCookieSessionInterface(SessionInterface):
             },
         )
 
-    def open_session(self, app: MicroASGI, request: Any) -> SecureCookieSession | None:
+    def open_session(self, app: App, request: Any) -> SecureCookieSession | None:
         serializer = self.get_signing_serializer(app)
         if serializer is None:
             return None
@@ -288,7 +288,7 @@ class SecureCookieSessionInterface(SessionInterface):
             return self.session_class()
         return self.session_class(data if isinstance(data, dict) else None)
 
-    def save_session(self, app: MicroASGI, session: SessionMixin, response: Response) -> None:
+    def save_session(self, app: App, session: SessionMixin, response: Response) -> None:
         name = self.get_cookie_name(app)
         domain = self.get_cookie_domain(app)
         path = self.get_cookie_path(app)

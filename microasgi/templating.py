@@ -24,7 +24,7 @@ from .globals import _cv_app, g, request, session
 if TYPE_CHECKING:
     import jinja2
 
-    from .app import MicroASGI
+    from .sansio.app import App
 
 __all__ = [
     "create_environment",
@@ -40,7 +40,7 @@ __all__ = [
 TemplateNames: TypeAlias = "str | jinja2.Template | list[str | jinja2.Template]"
 
 
-def create_environment(app: MicroASGI) -> jinja2.Environment:
+def create_environment(app: App) -> jinja2.Environment:
     """Build ``app``'s Jinja2 environment (called once, by ``app.create_jinja_environment``).
 
     Options come from ``app.jinja_options``; by default autoescaping follows
@@ -76,7 +76,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def update_template_context(app: MicroASGI, context: dict[str, Any]) -> None:
+def update_template_context(app: App, context: dict[str, Any]) -> None:
     """Add ``g``, ``request`` and the context processors' values to ``context``.
 
     App processors run first, then those of the current request's blueprints,
@@ -114,7 +114,7 @@ def _run_processor(func: Any) -> dict[str, Any]:
     return cast("dict[str, Any]", rv)
 
 
-def _app(func_name: str) -> MicroASGI:
+def _app(func_name: str) -> App:
     ctx = _cv_app.get(None)
     if ctx is None:
         raise RuntimeError(
@@ -125,7 +125,7 @@ def _app(func_name: str) -> MicroASGI:
     return ctx.app
 
 
-def _env(app: MicroASGI) -> jinja2.Environment:
+def _env(app: App) -> jinja2.Environment:
     return cast("jinja2.Environment", app.jinja_env)
 
 

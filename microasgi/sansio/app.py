@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -103,6 +103,51 @@ class App(Scaffold):
         self._jinja_lock = threading.Lock()
         #: Options for the Jinja2 environment, read when it is first created.
         self.jinja_options: dict[str, Any] = {}
+
+    # -- what the serving layer provides ------------------------------------------
+    # Declared here so that the helpers below app.py (contexts, sessions, templates,
+    # the bridge) are typed against App, not against the serving class.
+
+    session_interface: Any
+    response_class: type[Any]
+    request_class: type[Any]
+    app_ctx_globals_class: type[Any]
+
+    def make_response(self, rv: Any) -> Any:
+        """A response for a view's return value (the serving layer's)."""
+        raise NotImplementedError
+
+    def url_for(self, endpoint: str, **values: Any) -> str:
+        """The URL of ``endpoint`` (the serving layer's: it reads the current request)."""
+        raise NotImplementedError
+
+    def app_context(self) -> Any:
+        """A new app context (the serving layer's)."""
+        raise NotImplementedError
+
+    def test_request_context(self, *args: Any, **kwargs: Any) -> Any:
+        """A request context for a made-up request (the serving layer's)."""
+        raise NotImplementedError
+
+    def update_template_context(self, context: dict[str, Any]) -> None:
+        """Add the context processors' values to ``context`` (the serving layer's)."""
+        raise NotImplementedError
+
+    async def do_teardown_request(
+        self, blueprints: Iterable[str], exc: BaseException | None = None
+    ) -> None:
+        """Run the ``teardown_request`` hooks (the serving layer's)."""
+        raise NotImplementedError
+
+    async def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
+        """Run the ``teardown_appcontext`` hooks (the serving layer's)."""
+        raise NotImplementedError
+
+    def _teardown_funcs_for(self, blueprints: Iterable[str]) -> Iterator[Callable[..., Any]]:
+        raise NotImplementedError
+
+    def _thread_limiter(self) -> Any:
+        raise NotImplementedError
 
     # -- identity and configuration ----------------------------------------------
 

@@ -144,6 +144,10 @@ class Scaffold:
         """The view behind the ``static`` endpoint (the serving layer provides it)."""
         raise NotImplementedError
 
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """Cache lifetime (seconds) of a static file (the serving layer provides it)."""
+        raise NotImplementedError
+
     # -- routes ----------------------------------------------------------------
 
     def route(self, rule: str, **options: Any) -> Callable[[F], F]:
