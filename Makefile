@@ -23,6 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check microasgi tests examples benchmarks
 	$(BIN)/ruff format --check microasgi tests examples benchmarks
 	$(BIN)/mypy microasgi
+	$(BIN)/python -m tests.layers  # nothing imports a layer above its own (DESIGN.md, Layers)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -41,9 +41,7 @@ from .files import send_file, send_from_directory
 from .flashing import flash, get_flashed_messages
 from .globals import current_app, g, request, session, websocket
 from .json import jsonify
-from .proxy_fix import ProxyFix
-from .requests import Request
-from .responses import Response, redirect
+from .middleware.proxy_fix import ProxyFix
 from .routing import BuildError
 from .templating import (
     get_template_attribute,
@@ -52,6 +50,8 @@ from .templating import (
     stream_template,
     stream_template_string,
 )
+from .wrappers.request import Request
+from .wrappers.response import Response, redirect
 from .wsgi import WSGIApp
 
 __version__ = "0.1.0"

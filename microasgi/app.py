@@ -61,8 +61,6 @@ from .files import FileResponse, send_file_max_age, send_static_file
 from .globals import _cv_app
 from .lifespan import run_lifespan
 from .memory import tune_gc
-from .requests import ClientDisconnected, Request, check_host
-from .responses import _HTML, ASGIResponse, Response, client_gone, error_response
 from .routing import BuildError
 from .sansio.app import App
 from .sansio.blueprints import blueprint_lineage
@@ -78,6 +76,8 @@ from .typing import (
     Send,
 )
 from .websockets import Websocket, WebsocketDisconnect
+from .wrappers.request import ClientDisconnected, Request, check_host
+from .wrappers.response import _HTML, ASGIResponse, Response, client_gone, error_response
 
 if TYPE_CHECKING:
     from jinja2 import Environment

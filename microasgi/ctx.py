@@ -22,11 +22,11 @@ from .bridge import release_request_thread
 from .globals import _NO_REQUEST, _cv_app
 
 if TYPE_CHECKING:
-    from .requests import Request
-    from .responses import Response
     from .sansio.app import App
     from .sessions import SessionMixin
     from .typing import Scope
+    from .wrappers.request import Request
+    from .wrappers.response import Response
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -16,7 +16,7 @@ catch and type-check the classes they expect::
 
 Any ``HTTPException`` raised anywhere a request is handled (a view, a hook, an
 error handler, an extension's ``before_request``) becomes its response (see
-:func:`microasgi.responses.error_response`). Error handlers are looked up by
+:func:`microasgi.wrappers.response.error_response`). Error handlers are looked up by
 status code first, then by the exception's class hierarchy (most specific class
 wins), a blueprint's before the app's.
 """

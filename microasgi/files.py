@@ -45,9 +45,9 @@ from .conditional import evaluate
 from .datastructures import ResponseHeaders
 from .exceptions import NotFound, PreconditionFailed, RequestedRangeNotSatisfiable
 from .globals import _cv_app
-from .responses import Response
 from .sansio.scaffold import Scaffold
 from .typing import HeadersValue, Receive, Scope, Send, StatusValue
+from .wrappers.response import Response
 
 CHUNK_SIZE = 64 * 1024
 

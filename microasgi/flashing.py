@@ -14,7 +14,7 @@ from .globals import _cv_app
 
 if TYPE_CHECKING:
     from .ctx import AppContext
-    from .requests import Request
+    from .wrappers.request import Request
 
 __all__ = ["flash", "get_flashed_messages"]
 

@@ -13,10 +13,10 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 if TYPE_CHECKING:
-    from .app import MicroASGI
     from .ctx import AppContext, _AppCtxGlobals
-    from .requests import Request
+    from .sansio.app import App
     from .sessions import SessionMixin
+    from .wrappers.request import Request
 
 T = TypeVar("T")
 
@@ -112,9 +112,9 @@ class LocalProxy(Generic[T]):
         return str(self._get())
 
 
-def _find_app() -> MicroASGI:
+def _find_app() -> App:
     try:
-        return cast("MicroASGI", _cv_app.get().app)
+        return _cv_app.get().app
     except LookupError:
         raise RuntimeError(_NO_APP) from None
 
@@ -149,7 +149,7 @@ def _find_session() -> SessionMixin:
     return ctx.session  # raises the same outside a request
 
 
-current_app: MicroASGI = cast("MicroASGI", LocalProxy(_find_app))
+current_app: App = cast("App", LocalProxy(_find_app))
 g: _AppCtxGlobals = cast("_AppCtxGlobals", LocalProxy(_find_g))
 request: Request = cast("Request", LocalProxy(_find_request))
 websocket: Any = LocalProxy(_find_websocket)

@@ -28,8 +28,8 @@ from werkzeug.http import http_date, parse_date
 from .json import dumps as _json_dumps
 
 if TYPE_CHECKING:
-    from .responses import Response
     from .sansio.app import App
+    from .wrappers.response import Response
 
 
 class SessionMixin(MutableMapping[str, Any]):

@@ -20,34 +20,33 @@ from __future__ import annotations
 import json as jsonlib
 import threading
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from contextvars import Token
 from dataclasses import dataclass
 from types import SimpleNamespace, TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlencode, urlsplit
 
 import anyio
+import click
+import click.testing
 import httpx
 from anyio.from_thread import BlockingPortal
 from werkzeug.datastructures import Headers
 
+from .cli.discovery import ScriptInfo
 from .globals import _cv_app
 from .lifespan import run_lifespan
-from .responses import _status_line
 from .typing import ASGIApp, Message, Scope
 from .websockets import TypedMessages, WebsocketDisconnect, message_data
+from .wrappers.response import _status_line
 
 if TYPE_CHECKING:
     from .app import MicroASGI
     from .ctx import AppContext
     from .sessions import SessionMixin
 
-try:
-    from .cli import CliRunner
-except ImportError:  # pragma: no cover - cli.py is optional while being written
-    CliRunner = None  # type: ignore[assignment,misc]
 
 __all__ = [
     "AsyncTestClient",
@@ -852,3 +851,34 @@ class AsyncTestClient(_Verbs, _ClientBase):
             cm, self._lifespan_cm = self._lifespan_cm, None
             await cm.__aexit__(tp, exc, tb)
             await self._client.aclose()
+
+
+# -- the CLI --------------------------------------------------------------------------
+
+
+class CliRunner(click.testing.CliRunner):
+    """Invokes an app's commands in tests: ``app.test_cli_runner().invoke(args=["hello"])``.
+
+    ``cli`` defaults to ``app.cli``; commands find the app through a :class:`ScriptInfo`.
+    """
+
+    def __init__(self, app: MicroASGI, **kwargs: Any) -> None:
+        self.app = app
+        super().__init__(**kwargs)
+
+    def invoke(
+        self,
+        cli: click.Command | None = None,
+        args: str | Sequence[str] | None = None,
+        input: str | bytes | IO[Any] | None = None,
+        env: Mapping[str, str | None] | None = None,
+        catch_exceptions: bool | None = None,
+        color: bool = False,
+        **extra: Any,
+    ) -> click.testing.Result:
+        """Invoke ``cli`` (default ``app.cli``) with ``args``, as the command line would."""
+        if cli is None:
+            cli = cast(click.Command, self.app.cli)
+        if "obj" not in extra:
+            extra["obj"] = ScriptInfo(create_app=lambda: self.app)
+        return super().invoke(cli, args, input, env, catch_exceptions, color, **extra)

@@ -30,20 +30,20 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from .forms import parse_query
 from .globals import _cv_app
-from .requests import (
+from .sansio.blueprints import blueprint_chain
+from .typing import Message, Receive, Scope, Send
+from .wrappers.request import (
     _clean_text,
     connection_host,
     parse_cookies,
     request_headers,
     strip_root_path,
 )
-from .sansio.blueprints import blueprint_chain
-from .typing import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from .exceptions import HTTPException
-    from .responses import Response
     from .routing import Rule
+    from .wrappers.response import Response
 
 
 class WebsocketDisconnect(Exception):

@@ -48,9 +48,9 @@ import werkzeug.exceptions
 from .bridge import thread_limiter
 from .datastructures import _check_header
 from .globals import _cv_app
-from .requests import ClientDisconnected as _RequestDisconnected
-from .responses import client_gone
 from .typing import Message, Receive, Scope, Send
+from .wrappers.request import ClientDisconnected as _RequestDisconnected
+from .wrappers.response import client_gone
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo

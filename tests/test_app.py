@@ -32,7 +32,7 @@ from microasgi import (
     url_for,
     websocket,
 )
-from microasgi.converters import BaseConverter
+from microasgi.routing.converters import BaseConverter
 
 from .asgi import http_scope
 from .kinds import KIND, as_kind

@@ -21,7 +21,6 @@ from click.testing import Result
 from microasgi.app import MicroASGI
 from microasgi.cli import (
     AppGroup,
-    CliRunner,
     MicroASGIGroup,
     NoAppException,
     ScriptInfo,
@@ -31,6 +30,7 @@ from microasgi.cli import (
     with_appcontext,
 )
 from microasgi.globals import _cv_app, current_app, g
+from microasgi.testing import CliRunner
 
 HELLO = """
 from microasgi.app import MicroASGI

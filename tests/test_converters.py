@@ -5,7 +5,9 @@ from typing import Any
 
 import pytest
 
-from microasgi.converters import (
+from microasgi.exceptions import NotFound
+from microasgi.routing import Map, Rule
+from microasgi.routing.converters import (
     DEFAULT_CONVERTERS,
     AnyConverter,
     BaseConverter,
@@ -16,8 +18,6 @@ from microasgi.converters import (
     UUIDConverter,
     ValidationError,
 )
-from microasgi.exceptions import NotFound
-from microasgi.routing import Map, Rule
 
 
 def matcher(rule: str) -> Map:

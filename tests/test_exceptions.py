@@ -35,7 +35,7 @@ from microasgi import (
     request,
 )
 from microasgi.exceptions import default_exceptions
-from microasgi.responses import error_response
+from microasgi.wrappers.response import error_response
 
 KINDS = ["async", "sync"]
 

@@ -200,7 +200,7 @@ async def test_a_form_is_parsed_once_and_its_error_raised_on_each_read() -> None
 
 
 def test_a_request_made_by_hand_parses_its_form_with_the_default_limits() -> None:
-    from microasgi.requests import Request
+    from microasgi.wrappers.request import Request
 
     sc = http_scope("/", "POST", headers=[URLENCODED])
     req = Request(sc)

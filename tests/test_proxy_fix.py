@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from microasgi import MicroASGI, WSGIApp, redirect, request, url_for, websocket
-from microasgi.proxy_fix import ORIG_SCOPE_KEY, ProxyFix
+from microasgi.middleware.proxy_fix import ORIG_SCOPE_KEY, ProxyFix
 from microasgi.typing import Message, Receive, Scope, Send
 
 FORGED = {

@@ -1179,7 +1179,7 @@ def test_no_body_statuses_send_no_content_length(app: Any, client: Any, status: 
 
 
 def test_client_gone_recognises_servers_ways_of_saying_it() -> None:
-    from microasgi.responses import client_gone
+    from microasgi.wrappers.response import client_gone
 
     assert client_gone(ConnectionResetError())
     assert client_gone(

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microasgi.converters import BaseConverter, IntegerConverter, ValidationError
 from microasgi.exceptions import MethodNotAllowed, NotFound, RequestRedirect
 from microasgi.routing import BuildError, Map, Rule
+from microasgi.routing.converters import BaseConverter, IntegerConverter, ValidationError
 
 
 def make_map(*rules: Rule, strict_slashes: bool = True) -> Map:

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from microasgi import MicroASGI, Response, redirect, request, url_for
-from microasgi.requests import host_is_trusted
+from microasgi.wrappers.request import host_is_trusted
 
 from .asgi import Wire, http_scope
 
@@ -330,7 +330,7 @@ def test_untrusted_host_refuses_the_websocket_handshake() -> None:
 
 
 def test_root_path_is_stripped_only_on_a_segment_boundary() -> None:
-    from microasgi.requests import strip_root_path
+    from microasgi.wrappers.request import strip_root_path
 
     assert strip_root_path("/shop/cart", "/shop") == "/cart"
     assert strip_root_path("/shop", "/shop") == "/"

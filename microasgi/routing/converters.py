@@ -23,11 +23,8 @@ import re
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
-
-if TYPE_CHECKING:
-    from .routing import Map
 
 __all__ = [
     "DEFAULT_CONVERTERS",
@@ -91,7 +88,7 @@ class BaseConverter:
         if "regex" in cls.__dict__ and "part_isolating" not in cls.__dict__:
             cls.part_isolating = "/" not in cls.regex.replace("[^/]", "")
 
-    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         self.map = map
 
     def to_python(self, value: str) -> Any:
@@ -133,7 +130,7 @@ class UnicodeConverter(BaseConverter):
 
     def __init__(
         self,
-        map: Map,
+        map: Any,
         minlength: int = 1,
         maxlength: int | None = None,
         length: int | None = None,
@@ -149,7 +146,7 @@ class UnicodeConverter(BaseConverter):
 class AnyConverter(BaseConverter):
     """``<any(about, help):page>``: exactly one of the given words."""
 
-    def __init__(self, map: Map, *items: Any) -> None:
+    def __init__(self, map: Any, *items: Any) -> None:
         super().__init__(map)
         if not items:
             raise TypeError("any() needs at least one choice, as in <any(about, help):page>")
@@ -188,7 +185,7 @@ class NumberConverter(BaseConverter):
 
     def __init__(
         self,
-        map: Map,
+        map: Any,
         fixed_digits: int = 0,
         min: float | None = None,
         max: float | None = None,
@@ -246,7 +243,7 @@ class FloatConverter(NumberConverter):
 
     def __init__(
         self,
-        map: Map,
+        map: Any,
         min: float | None = None,
         max: float | None = None,
         signed: bool = False,

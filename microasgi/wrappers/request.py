@@ -25,21 +25,21 @@ from werkzeug.sansio.http import parse_cookie
 from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.utils import cached_property
 
-from .bridge import run_io
-from .exceptions import (
+from ..bridge import run_io
+from ..exceptions import (
     BadRequest,
     HTTPException,
     RequestEntityTooLarge,
     SecurityError,
     UnsupportedMediaType,
 )
-from .forms import parse_form, parse_query
-from .globals import _cv_app
-from .sansio.blueprints import blueprint_chain
-from .typing import Message, Receive, Scope
+from ..forms import parse_form, parse_query
+from ..globals import _cv_app
+from ..sansio.blueprints import blueprint_chain
+from ..typing import Message, Receive, Scope
 
 if TYPE_CHECKING:
-    from .routing import Rule
+    from ..routing import Rule
 
 
 class ClientDisconnected(Exception):

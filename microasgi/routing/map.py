@@ -35,8 +35,8 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 from urllib.parse import quote, urlencode
 
+from ..exceptions import HTTPException, MethodNotAllowed, NotFound, RequestRedirect
 from .converters import DEFAULT_CONVERTERS, NO_MATCH, BaseConverter
-from .exceptions import HTTPException, MethodNotAllowed, NotFound, RequestRedirect
 
 __all__ = ["BuildError", "Map", "Rule"]
 

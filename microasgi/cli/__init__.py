@@ -1,6 +1,6 @@
 """The ``microasgi`` command: serve the app, list its routes, open a shell, or run the
 commands registered on ``app.cli``. It mirrors ``flask``; how the app is found (``--app``,
-``MICROASGI_APP``, default file names) is in :mod:`microasgi.discovery`.
+``MICROASGI_APP``, default file names) is in :mod:`microasgi.cli.discovery`.
 """
 
 from __future__ import annotations
@@ -9,23 +9,22 @@ import os
 import platform
 import sys
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _package_version
-from typing import IO, Any, NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import click
 import click.testing
 from click.core import ParameterSource
 
-from .app import MicroASGI
-from .commands import AppGroup, with_appcontext
+from ..app import MicroASGI
+from ..commands import AppGroup, with_appcontext
+from ..globals import _cv_app, g
 from .discovery import NoAppException, ScriptInfo, locate_app, prepare_import
-from .globals import _cv_app, g
 
 __all__ = [
     "AppGroup",
-    "CliRunner",
     "MicroASGIGroup",
     "NoAppException",
     "ScriptInfo",
@@ -544,37 +543,6 @@ def shell_command() -> None:
     code.interact(banner=banner, local=namespace)
 
 
-# -- testing ------------------------------------------------------------------------------
-
-
-class CliRunner(click.testing.CliRunner):
-    """Invokes an app's commands in tests: ``app.test_cli_runner().invoke(args=["hello"])``.
-
-    ``cli`` defaults to ``app.cli``; commands find the app through a :class:`ScriptInfo`.
-    """
-
-    def __init__(self, app: MicroASGI, **kwargs: Any) -> None:
-        self.app = app
-        super().__init__(**kwargs)
-
-    def invoke(
-        self,
-        cli: click.Command | None = None,
-        args: str | Sequence[str] | None = None,
-        input: str | bytes | IO[Any] | None = None,
-        env: Mapping[str, str | None] | None = None,
-        catch_exceptions: bool | None = None,
-        color: bool = False,
-        **extra: Any,
-    ) -> click.testing.Result:
-        """Invoke ``cli`` (default ``app.cli``) with ``args``, as the command line would."""
-        if cli is None:
-            cli = cast(click.Command, self.app.cli)
-        if "obj" not in extra:
-            extra["obj"] = ScriptInfo(create_app=lambda: self.app)
-        return super().invoke(cli, args, input, env, catch_exceptions, color, **extra)
-
-
 cli = MicroASGIGroup(
     name="microasgi",
     help="""A general utility script for microasgi applications.
@@ -592,11 +560,3 @@ cli = MicroASGIGroup(
 def main() -> None:
     """Entry point of the ``microasgi`` console script."""
     cli.main()
-
-
-if __name__ == "__main__":
-    # Run as `python -m microasgi.cli`, this file is `__main__`; use the importable module
-    # so there is one ScriptInfo class, the one the app's commands look up.
-    from microasgi.cli import main as _main
-
-    _main()

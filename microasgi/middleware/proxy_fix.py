@@ -6,7 +6,7 @@ itself: any client can send them. Behind a reverse proxy the scope describes
 the proxy's connection, not the client's, so wrap the app in :class:`ProxyFix`
 and say how many proxies set each header::
 
-    from microasgi.proxy_fix import ProxyFix
+    from microasgi.middleware import ProxyFix
 
     app.add_middleware(ProxyFix, x_for=1, x_proto=1, x_host=1)
     # or: app.asgi_app = ProxyFix(app.asgi_app, x_for=1, x_proto=1, x_host=1)
@@ -22,8 +22,8 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-from .requests import valid_host
-from .typing import ASGIApp, Receive, Scope, Send
+from ..typing import ASGIApp, Receive, Scope, Send
+from ..wrappers.request import valid_host
 
 __all__ = ["ORIG_SCOPE_KEY", "ProxyFix"]
 

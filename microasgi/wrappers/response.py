@@ -34,12 +34,12 @@ from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from .bridge import iterate_in_threads, release_request_slot, run_in_request_thread
-from .conditional import evaluate
-from .datastructures import ResponseHeaders, header_pair
-from .exceptions import HTTPException, InternalServerError, PreconditionFailed, RequestRedirect
-from .globals import _cv_app
-from .typing import ASGIApp, HeadersValue, Message, Receive, Scope, Send, StatusValue
+from ..bridge import iterate_in_threads, release_request_slot, run_in_request_thread
+from ..conditional import evaluate
+from ..datastructures import ResponseHeaders, header_pair
+from ..exceptions import HTTPException, InternalServerError, PreconditionFailed, RequestRedirect
+from ..globals import _cv_app
+from ..typing import ASGIApp, HeadersValue, Message, Receive, Scope, Send, StatusValue
 
 
 def _status_line(code: int) -> str:

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import click
 
-from .app import MicroASGI
+from ..app import MicroASGI
 
 __all__ = ["NoAppException", "ScriptInfo", "locate_app", "prepare_import"]
 
