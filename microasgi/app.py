@@ -42,6 +42,7 @@ import anyio
 from werkzeug.datastructures import Headers
 
 from .bridge import (
+    WorkerPool,
     release_request_slot,
     release_request_thread,
     run_in_request_thread,
@@ -134,6 +135,8 @@ class MicroASGI(App):
             root_path=root_path,
         )
         self.asgi_app = self._own_asgi_app = self._asgi_app
+        #: The worker threads of this app's sync code (ended at lifespan shutdown).
+        self._workers = WorkerPool()
         # Serving state, filled in when the app starts serving (_first_request).
         self._has_teardown = True
         self._started = False
@@ -893,7 +896,8 @@ class MicroASGI(App):
             tune_gc()
 
     async def shutdown(self) -> None:
-        """Finish ``while_serving`` generators (last first), then run ``after_serving``."""
+        """Finish ``while_serving`` generators (last first), run ``after_serving``, then end
+        the worker threads of sync code."""
         token = _cv_app.set(AppContext(self))
         try:
             while self._serving_gens:
@@ -909,6 +913,7 @@ class MicroASGI(App):
         finally:
             _cv_app.reset(token)
             self._started = False
+            self._workers.shutdown()
 
     async def _handle_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = await receive()

@@ -47,6 +47,7 @@ import anyio.lowlevel
 import anyio.to_thread
 from anyio.lowlevel import RunVar
 
+from ._anyio import call_soon, set_current_token
 from .exceptions import ServiceUnavailable
 from .globals import _cv_app
 
@@ -56,12 +57,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _limiters: RunVar[dict[int, anyio.CapacityLimiter]] = RunVar("microasgi_limiters")
-
-_anyio_threadlocals: Any
-try:  # Lets code in our threads call anyio.from_thread.run() without a token.
-    from anyio._core._eventloop import threadlocals as _anyio_threadlocals
-except ImportError:  # pragma: no cover - a future anyio without it
-    _anyio_threadlocals = None
 
 
 def thread_limiter(key: int, total: int) -> anyio.CapacityLimiter:
@@ -154,50 +149,74 @@ class _Job:
 class _Lease:
     """A request's hold on the bridge: its limiter slot, then its thread."""
 
-    __slots__ = ("busy", "limiter", "token", "worker")
+    __slots__ = ("busy", "limiter", "pool", "token", "worker")
 
-    def __init__(self, limiter: anyio.CapacityLimiter, token: Any) -> None:
+    def __init__(self, limiter: anyio.CapacityLimiter, token: Any, pool: WorkerPool) -> None:
         self.limiter: anyio.CapacityLimiter | None = limiter  # None once given back
         self.token = token  # the event loop's, to wake it when a call ends
+        self.pool = pool
         self.worker: _Worker | None = None  # none until its first call has run
         self.busy = False  # a call is queued or running
 
 
-# Threads waiting for a request's first call share one queue: a thread that
-# finishes a request's last call takes the next request's first one without
-# sleeping, and nobody has to wake a particular thread. `_idle` counts the
-# threads that are (or are about to be) waiting there.
-_FIRST_CALLS: SimpleQueue[_Job | None] = SimpleQueue()
-_idle = 0
-_idle_lock = threading.Lock()
-# Threads given back at the end of a request, still waiting on their own queue
-# (giving one back wakes nobody): a first call goes to one of them first.
-_PARKED: deque[_Worker] = deque()
-_MAX_PARKED = 64
+class WorkerPool:
+    """The worker threads that run one app's sync code; :meth:`shutdown` ends them.
 
+    Threads waiting for a request's first call share one queue: a thread that
+    finishes a request's last call takes the next request's first one without
+    sleeping, and nobody has to wake a particular thread. Threads given back at
+    the end of a request wait on their own queue (giving one back wakes
+    nobody): a first call goes to one of them first. At most ``max_parked``
+    wait so; more end. After :meth:`shutdown`, new calls start new threads.
+    """
 
-def _now_idle() -> None:
-    global _idle
-    with _idle_lock:
-        _idle += 1
+    def __init__(self, max_parked: int = 64) -> None:
+        self._first_calls: SimpleQueue[_Job | None] = SimpleQueue()
+        self._idle = 0  # threads waiting on _first_calls, or about to
+        self._idle_lock = threading.Lock()
+        self._parked: deque[_Worker] = deque()
+        self._max_parked = max_parked
+        self._workers: set[_Worker] = set()
 
+    @property
+    def threads(self) -> int:
+        """How many threads the pool has now."""
+        return len(self._workers)
 
-def _submit_first(job: _Job) -> None:
-    global _idle
-    try:
-        parked = _PARKED.pop()  # (atomic: another event loop's thread may pop too)
-    except IndexError:
-        pass
-    else:
-        parked.jobs.put(job)
-        return
-    with _idle_lock:
-        start = _idle == 0
-        if not start:
-            _idle -= 1  # that waiting thread will take this job
-    _FIRST_CALLS.put(job)
-    if start:
-        _Worker()
+    def _now_idle(self) -> None:
+        with self._idle_lock:
+            self._idle += 1
+
+    def _submit_first(self, job: _Job) -> None:
+        try:
+            parked = self._parked.pop()  # (atomic: another event loop's thread may pop too)
+        except IndexError:
+            pass
+        else:
+            parked.jobs.put(job)
+            return
+        with self._idle_lock:
+            start = self._idle == 0
+            if not start:
+                self._idle -= 1  # that waiting thread will take this job
+        self._first_calls.put(job)
+        if start:
+            _Worker(self)
+
+    def _park(self, worker: _Worker) -> None:
+        if len(self._parked) < self._max_parked:
+            self._parked.append(worker)
+        else:
+            worker.jobs.put(None)  # enough spare threads: this one ends
+
+    def shutdown(self) -> None:
+        """End every thread once its call (if any) is done; calls made later start new ones."""
+        while self._parked:
+            self._parked.pop().jobs.put(None)
+        with self._idle_lock:
+            idle, self._idle = self._idle, 0
+        for _ in range(idle):
+            self._first_calls.put(None)
 
 
 def _keeps_thread(job: _Job) -> bool:
@@ -213,39 +232,43 @@ def _keeps_thread(job: _Job) -> bool:
 
 
 class _Worker:
-    """A daemon thread: a request's first call from the shared queue, then that request's."""
+    """A daemon thread: a request's first call from the pool's queue, then that request's."""
 
-    def __init__(self) -> None:
+    def __init__(self, pool: WorkerPool) -> None:
+        self.pool = pool
         # C queues: put and get cost no Python-level lock or condition (as a
         # threading.Semaphore would), on the loop thread nor in the worker.
         self.jobs: SimpleQueue[_Job | None] = SimpleQueue()
+        pool._workers.add(self)
         threading.Thread(target=self._serve, name="microasgi-request", daemon=True).start()
 
     def _serve(self) -> None:
-        queue = _FIRST_CALLS  # started for a first call already queued
-        while True:
-            job = queue.get()
-            if job is None:
-                return
-            job.worker = self
-            if _anyio_threadlocals is not None:
-                _anyio_threadlocals.current_token = job.token
-            try:
-                job.value = job.context.run(job.func, *job.args)
-            except BaseException as exc:
-                job.error = exc
-            if _keeps_thread(job):
-                queue = self.jobs
-            else:
-                # Free for the next request before the loop even hears of it.
-                job.detached = True
-                _now_idle()
-                queue = _FIRST_CALLS
-            token = job.token
-            with suppress(Exception):  # the loop is gone: nobody waits any more
-                # Schedule the wake-up without waiting for it: the thread is free
-                # for the next call at once (from_thread.run_sync would block).
-                token.backend_class.run_sync_soon(job.done.set, (), token.native_token)
+        pool = self.pool
+        queue = pool._first_calls  # started for a first call already queued
+        try:
+            while True:
+                job = queue.get()
+                if job is None:
+                    return
+                job.worker = self
+                set_current_token(job.token)
+                try:
+                    job.value = job.context.run(job.func, *job.args)
+                except BaseException as exc:
+                    job.error = exc
+                if _keeps_thread(job):
+                    queue = self.jobs
+                else:
+                    # Free for the next request before the loop even hears of it.
+                    job.detached = True
+                    pool._now_idle()
+                    queue = pool._first_calls
+                with suppress(Exception):  # the loop is gone: nobody waits any more
+                    # The wake-up is scheduled, not waited for: the thread is free
+                    # for the next call at once.
+                    call_soon(job.token, job.done.set)
+        finally:
+            pool._workers.discard(self)
 
 
 async def _call(ctx: AppContext, lease: _Lease, job: _Job) -> Any:
@@ -253,7 +276,7 @@ async def _call(ctx: AppContext, lease: _Lease, job: _Job) -> Any:
     await anyio.lowlevel.checkpoint_if_cancelled()
     lease.busy = True
     if lease.worker is None:
-        _submit_first(job)
+        lease.pool._submit_first(job)
     else:
         lease.worker.jobs.put(job)
     try:
@@ -301,7 +324,7 @@ async def run_in_request_thread(func: Callable[..., T], *args: Any, final: bool 
     lease: _Lease | None = ctx._lease
     if lease is None:
         limiter = await _take_slot(ctx)
-        lease = ctx._lease = _Lease(limiter, anyio.lowlevel.current_token())
+        lease = ctx._lease = _Lease(limiter, anyio.lowlevel.current_token(), ctx.app._workers)
     elif lease.busy:
         # Queuing behind the call that is waiting for us would deadlock.
         return await anyio.to_thread.run_sync(func, *args)
@@ -355,10 +378,7 @@ def release_request_thread(ctx: AppContext) -> None:
     ctx._lease = None
     worker = lease.worker
     if worker is not None:
-        if len(_PARKED) < _MAX_PARKED:
-            _PARKED.append(worker)
-        else:
-            worker.jobs.put(None)  # enough spare threads: this one ends
+        lease.pool._park(worker)
 
 
 _DONE = object()

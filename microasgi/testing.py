@@ -763,10 +763,11 @@ class TestClient(_Verbs, _ClientBase):
             yield WebsocketSession(portal, conn)
 
     def close(self) -> None:
-        """Stop the client's event loop thread."""
+        """Stop the client's event loop thread, and the app's idle worker threads."""
         self._client.close()
         if self._finalizer is not None:
             self._finalizer()
+        _shut_workers(self.application)
 
 
 async def _teardown_preserved(app: MicroASGI, ctx: AppContext, error: BaseException | None) -> None:
@@ -831,9 +832,10 @@ class AsyncTestClient(_Verbs, _ClientBase):
         return _websocket(self.application, request, self._root_path, subprotocols)
 
     async def aclose(self) -> None:
-        """Close the client (``async with`` does this for you)."""
+        """Close the client, and end the app's idle worker threads (``async with`` does)."""
         await self._finish_preserved()
         await self._client.aclose()
+        _shut_workers(self.application)
 
     async def __aenter__(self) -> AsyncTestClient:
         self._lifespan_cm = run_lifespan(self.application)
@@ -851,6 +853,13 @@ class AsyncTestClient(_Verbs, _ClientBase):
             cm, self._lifespan_cm = self._lifespan_cm, None
             await cm.__aexit__(tp, exc, tb)
             await self._client.aclose()
+            _shut_workers(self.application)
+
+
+def _shut_workers(app: Any) -> None:
+    workers = getattr(app, "_workers", None)  # a microasgi app's (an ASGI app may be given)
+    if workers is not None:
+        workers.shutdown()
 
 
 # -- the CLI --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import anyio
 import anyio.from_thread
 import pytest
 
-from microasgi import Blueprint, MicroASGI, after_this_request, bridge, g, request, send_file
+from microasgi import Blueprint, MicroASGI, after_this_request, g, request, send_file
 from microasgi.bridge import run_in_request_thread
 
 from .asgi import http_scope
@@ -172,7 +173,7 @@ def test_the_thread_is_given_back_and_reused() -> None:
         client.get("/")
     # Sequential requests reuse idle workers rather than starting new threads.
     assert workers() == started
-    assert bridge._idle > 0, "the worker went back to the idle pool"
+    assert app._workers._idle > 0, "the worker went back to the idle pool"
     assert len(threads) == 6 and threading.get_ident() not in threads
 
 
@@ -428,3 +429,66 @@ async def test_past_sync_queue_limit_a_request_is_a_503_with_retry_after() -> No
         "refused": (503, "1"),
     }
     assert sorted(torn_down) == ["/busy", "/queued1", "/queued2", "/refused"]
+
+
+def test_the_worker_pool_is_the_apps_and_shutdown_ends_its_threads() -> None:
+    app = make_app()
+
+    @app.get("/")
+    def view() -> str:
+        return threading.current_thread().name
+
+    client = app.test_client()
+    assert client.get("/").text == "microasgi-request"
+    assert app._workers.threads >= 1
+    app._workers.shutdown()
+    deadline = time.monotonic() + 5
+    while app._workers.threads and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert app._workers.threads == 0
+    # The pool still serves: new calls start new threads.
+    assert client.get("/").text == "microasgi-request"
+    client.close()  # which shuts the pool down too
+    deadline = time.monotonic() + 5
+    while app._workers.threads and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert app._workers.threads == 0
+
+
+def test_lifespan_shutdown_ends_the_worker_threads() -> None:
+    app = make_app()
+
+    @app.get("/")
+    def view() -> str:
+        return "ok"
+
+    with app.test_client() as client:
+        assert client.get("/").text == "ok"
+        assert app._workers.threads >= 1
+    deadline = time.monotonic() + 5
+    while app._workers.threads and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert app._workers.threads == 0
+
+
+def test_two_apps_have_two_pools() -> None:
+    first, second = make_app(), make_app()
+    assert first._workers is not second._workers
+
+
+def test_a_changed_anyio_is_a_clear_import_error() -> None:
+    from types import SimpleNamespace
+
+    from microasgi._anyio import AnyioChanged, check
+
+    class Backend:
+        @staticmethod
+        def run_sync_soon(func: Any, args: Any, token: Any) -> None:
+            pass
+
+    local = object()
+    assert check(SimpleNamespace(threadlocals=local), Backend) is local
+    with pytest.raises(AnyioChanged, match=r"threadlocals.*anyio>=4.11,<5"):
+        check(SimpleNamespace(), Backend)
+    with pytest.raises(AnyioChanged, match="run_sync_soon"):
+        check(SimpleNamespace(threadlocals=local), object())

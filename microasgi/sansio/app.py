@@ -109,6 +109,7 @@ class App(Scaffold):
     # the bridge) are typed against App, not against the serving class.
 
     session_interface: Any
+    _workers: Any  # the bridge's WorkerPool
     response_class: type[Any]
     request_class: type[Any]
     app_ctx_globals_class: type[Any]
