@@ -18,6 +18,8 @@ from microasgi import MicroASGI, g, request, session
 
 app = MicroASGI(__name__, static_folder=None)
 app.config.update(SECRET_KEY="soak test key (not a secret)")
+# Tuned as under `microasgi run`, which this harness stands in for (uvicorn directly).
+app.config["GC_TUNING"] = True
 
 _TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 

@@ -61,7 +61,7 @@ from .exceptions import (
 from .files import FileResponse, send_file_max_age, send_static_file
 from .globals import _cv_app
 from .lifespan import run_lifespan
-from .memory import tune_gc
+from .memory import gc_tuning_wanted, tune_gc
 from .routing import BuildError
 from .sansio.app import App
 from .sansio.blueprints import blueprint_lineage
@@ -892,7 +892,7 @@ class MicroASGI(App):
                 self._serving_gens.append(gen)
         finally:
             _cv_app.reset(token)
-        if self.config["GC_TUNING"] and not self.testing:
+        if gc_tuning_wanted(self.config["GC_TUNING"], self.testing):
             tune_gc()
 
     async def shutdown(self) -> None:

@@ -62,9 +62,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "SYNC_THREAD_LIMIT": 40,
     # Requests that may wait for one of those threads; past it, 503 with Retry-After.
     "SYNC_QUEUE_LIMIT": None,
-    # Freeze startup objects and collect young ones less often, once serving
-    # starts, and watch memory (see microasgi.memory); False leaves the GC alone.
-    "GC_TUNING": True,
+    # Freeze startup objects, collect young ones less often and watch memory once
+    # serving starts (see microasgi.memory): None does it where microasgi owns the
+    # process (`microasgi run`), True under any server, False never.
+    "GC_TUNING": None,
 }
 """microasgi's default settings; each app starts from a copy of this dict."""
 

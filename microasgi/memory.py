@@ -1,7 +1,10 @@
 """The garbage collector for a long-running server: fewer collections, and memory that comes back.
 
-:func:`tune_gc` runs once per process when an app starts serving (``GC_TUNING``,
-on by default, not under ``TESTING``):
+:func:`tune_gc` changes the whole process's collector, so it runs only where
+microasgi owns the process: under ``microasgi run`` (which marks its server's
+processes with ``MICROASGI_RUN=1``), when an app starts serving, unless
+``GC_TUNING`` is ``False``; under any server with ``GC_TUNING = True``; or when
+called (``microasgi.memory.tune_gc()``). Never under ``TESTING``. What it does:
 
 - ``gc.freeze()`` moves what exists at startup (modules, the app, its routes)
   out of the collector's sight, and the youngest generation waits for 10,000
@@ -40,6 +43,16 @@ GROWTH_FRACTION = 0.25
 GROWTH_FLOOR = 64 * 1024 * 1024
 
 _gc_tuned = False
+#: Set by ``microasgi run`` in its server's environment: this process is microasgi's.
+OWNED_BY_MICROASGI = "MICROASGI_RUN"
+
+
+def gc_tuning_wanted(setting: bool | None, testing: bool) -> bool:
+    """Whether an app starting to serve tunes the collector: ``GC_TUNING`` (``None`` is
+    "where microasgi owns the process"), never under ``TESTING``."""
+    if testing or setting is False:
+        return False
+    return setting is True or os.environ.get(OWNED_BY_MICROASGI) == "1"
 
 
 def tune_gc() -> bool:

@@ -78,7 +78,14 @@ def _unset(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
 def project(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """A clean project folder as the current directory; new modules are forgotten after."""
     outer = [name for name in os.environ if name.startswith("MICROASGI_")]
-    for name in {*outer, "MICROASGI_APP", "MICROASGI_DEBUG", "PYTHONSTARTUP", "DOTENV_VALUE"}:
+    for name in {
+        *outer,
+        "MICROASGI_APP",
+        "MICROASGI_DEBUG",
+        "MICROASGI_RUN",
+        "PYTHONSTARTUP",
+        "DOTENV_VALUE",
+    }:
         _unset(monkeypatch, name)
     monkeypatch.syspath_prepend(str(tmp_path))  # restores sys.path afterwards
     monkeypatch.chdir(tmp_path)
@@ -565,8 +572,11 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, dict[str, Any]]]:
 
 def test_run_serves_the_app_object(project: Path, served: list[Any]) -> None:
     write(project / "hello.py", HELLO)
+    assert "MICROASGI_RUN" not in os.environ
     result = invoke(["--app", "hello:app", "run"])
     assert result.exit_code == 0, result.output
+    # The server's process (and its workers) now belongs to microasgi: GC_TUNING=None tunes.
+    assert os.environ["MICROASGI_RUN"] == "1"
     assert result.output == " * Serving microasgi app 'hello'\n * Debug mode: off\n"
     [(target, options)] = served
     assert isinstance(target, MicroASGI)

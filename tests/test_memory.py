@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from typing import Any
@@ -67,7 +68,7 @@ def probe(settings: dict[str, object], wait: float) -> dict[str, Any]:
 
 def test_cycles_holding_large_buffers_are_collected_as_memory_grows() -> None:
     # 600 MiB of them are made; the watch keeps about a quarter at most.
-    state = probe({}, wait=5)
+    state = probe({"GC_TUNING": True}, wait=5)
     assert (state["collected"], state["watching"]) == (True, True)
     assert state["peak_mib"] < 250
 
@@ -108,24 +109,31 @@ print(json.dumps({"frozen": gc.get_freeze_count(), "young": gc.get_threshold()[0
 
 
 @pytest.mark.parametrize(
-    ("settings", "frozen", "young"),
+    ("settings", "owned", "frozen", "young"),
     [
-        pytest.param({}, True, 10_000, id="default"),
-        pytest.param({"GC_TUNING": False}, False, 700, id="turned-off"),
-        pytest.param({"TESTING": True}, False, 700, id="testing"),
-        pytest.param({"threshold": True}, True, 50_000, id="higher-threshold-kept"),
+        # The process is microasgi's only under `microasgi run` (MICROASGI_RUN=1).
+        pytest.param({}, True, True, 10_000, id="microasgi-run"),
+        pytest.param({}, False, False, 700, id="another-server"),
+        pytest.param({"GC_TUNING": True}, False, True, 10_000, id="asked-for"),
+        pytest.param({"GC_TUNING": False}, True, False, 700, id="turned-off"),
+        pytest.param({"TESTING": True}, True, False, 700, id="testing"),
+        pytest.param({"threshold": True}, True, True, 50_000, id="higher-threshold-kept"),
     ],
 )
-def test_serving_tunes_the_garbage_collector_once(
-    settings: dict[str, Any], frozen: bool, young: int
+def test_serving_tunes_the_garbage_collector_once_where_microasgi_owns_the_process(
+    settings: dict[str, Any], owned: bool, frozen: bool, young: int
 ) -> None:
     # A fresh interpreter: the tuning is process-wide and happens once.
+    env = {k: v for k, v in os.environ.items() if k != "MICROASGI_RUN"}
+    if owned:
+        env["MICROASGI_RUN"] = "1"
     result = subprocess.run(
         [sys.executable, "-c", _GC_PROBE, json.dumps(settings)],
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
+        env=env,
     )
     state = json.loads(result.stdout)
     assert (state["frozen"] > 0) is frozen

@@ -10,6 +10,8 @@ from ..routes_github import RouteSpec, answer, to_syntax
 from ._common import FORTUNE_TEMPLATE, FORTUNES, HELLO, MESSAGE, TEMPLATES, static_dir
 
 app = MicroASGI(__name__, static_folder=static_dir(), template_folder=str(TEMPLATES))
+# Tuned as under `microasgi run`, which this harness stands in for (uvicorn directly).
+app.config["GC_TUNING"] = True
 
 _TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 

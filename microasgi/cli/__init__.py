@@ -21,6 +21,7 @@ from click.core import ParameterSource
 from ..app import MicroASGI
 from ..commands import AppGroup, with_appcontext
 from ..globals import _cv_app, g
+from ..memory import OWNED_BY_MICROASGI
 from .discovery import NoAppException, ScriptInfo, locate_app, prepare_import
 
 __all__ = [
@@ -361,6 +362,8 @@ def run_command(
                 " callback. Use --app 'module:name' or 'module:create_app'."
             )
         target = info.import_string
+    # The server's processes are microasgi's: GC_TUNING's default applies there.
+    os.environ[OWNED_BY_MICROASGI] = "1"
     click.echo(f" * Serving microasgi app '{app.name}'")
     click.echo(f" * Debug mode: {'on' if app.debug else 'off'}")
     if server == "granian":
