@@ -53,6 +53,7 @@ from .ctx import AppContext, _AppCtxGlobals, made_up_request
 from .exceptions import (
     BadRequest,
     BadRequestKeyError,
+    ClientGone,
     HTTPException,
     InternalServerError,
     NotFound,
@@ -77,7 +78,7 @@ from .typing import (
     Send,
 )
 from .websockets import Websocket, WebsocketDisconnect
-from .wrappers.request import ClientDisconnected, Request, check_host
+from .wrappers.request import Request, check_host
 from .wrappers.response import _HTML, ASGIResponse, Response, client_gone, error_response
 
 if TYPE_CHECKING:
@@ -300,7 +301,7 @@ class MicroASGI(App):
         try:
             try:
                 response = await self.full_dispatch_request(ctx, plan)
-            except ClientDisconnected:
+            except ClientGone:
                 return  # nobody left to answer
             except Exception as exc:
                 error = exc
@@ -507,7 +508,7 @@ class MicroASGI(App):
                     rv = await (plan.view(**args) if args else plan.view())  # type: ignore[misc]
                 else:
                     rv = await self.dispatch_request(request, plan)
-        except ClientDisconnected:
+        except ClientGone:
             raise
         except Exception as exc:
             rv = await self.handle_user_exception(ctx, exc)

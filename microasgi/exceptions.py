@@ -8,6 +8,7 @@ catch and type-check the classes they expect::
      ├── BadRequest (400)
      │    ├── BadRequestKeyError      missing key in request.form / request.args
      │    ├── ClientDisconnected      the client left before its body was read
+     │    │    └── ClientGone         microasgi's: the connection is closed, answer nothing
      │    └── SecurityError           an untrusted Host header and similar
      ├── Unauthorized (401) … NotFound (404), MethodNotAllowed (405), …
      ├── RequestEntityTooLarge (413), UnsupportedMediaType (415), …
@@ -18,7 +19,8 @@ Any ``HTTPException`` raised anywhere a request is handled (a view, a hook, an
 error handler, an extension's ``before_request``) becomes its response (see
 :func:`microasgi.wrappers.response.error_response`). Error handlers are looked up by
 status code first, then by the exception's class hierarchy (most specific class
-wins), a blueprint's before the app's.
+wins), a blueprint's before the app's. The one class microasgi adds,
+:class:`ClientGone`, is not answered: nobody is left to read it.
 """
 
 from __future__ import annotations
@@ -68,6 +70,20 @@ from werkzeug.exceptions import abort as _werkzeug_abort
 from werkzeug.routing import RequestRedirect
 
 
+class ClientGone(ClientDisconnected, OSError):
+    """The client closed the connection before the exchange was over.
+
+    Raised where microasgi reads a request body (``await request.get_data()``,
+    ``request.stream``, a mounted WSGI app's ``wsgi.input``) or a WSGI app writes
+    its response, once the client has left. The app then stops handling the
+    request and answers nothing (teardown still runs; error handlers do not).
+
+    Werkzeug's :class:`ClientDisconnected`, which a Flask app under a WSGI server
+    gets for a cut upload, and an ``OSError``, as a socket error would be, so code
+    that cleans up after either (Django's ``UnreadablePostError``) does so here too.
+    """
+
+
 def abort(status: int | Any, *args: Any, **kwargs: Any) -> NoReturn:
     """Stop handling the request with an HTTP error, as Flask's ``abort``.
 
@@ -85,6 +101,7 @@ __all__ = [
     "BadRequest",
     "BadRequestKeyError",
     "ClientDisconnected",
+    "ClientGone",
     "Conflict",
     "ExpectationFailed",
     "FailedDependency",

@@ -16,7 +16,7 @@ event loop through ``anyio.from_thread.run``:
   app cannot run ahead of a slow client;
 - a task on the loop is the only reader of ``receive``: it hands body messages
   to ``wsgi.input`` (one at a time) and notices ``http.disconnect``, after
-  which the thread's next read or write raises :class:`ClientDisconnected`
+  which the thread's next read or write raises :class:`ClientGone`
   (logged as one debug line: a client that leaves is not the app's error).
   The iterable's ``close()`` is called whatever happens.
 
@@ -43,20 +43,19 @@ import anyio
 import anyio.abc
 import anyio.from_thread
 import anyio.to_thread
-import werkzeug.exceptions
 
 from .bridge import thread_limiter
 from .datastructures import _check_header
+from .exceptions import ClientGone, RequestEntityTooLarge
 from .globals import _cv_app
 from .typing import Message, Receive, Scope, Send
-from .wrappers.request import ClientDisconnected as _RequestDisconnected
 from .wrappers.response import client_gone
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
     from _typeshed.wsgi import WSGIApplication
 
-__all__ = ["BodyTooLarge", "ClientDisconnected", "WSGIApp"]
+__all__ = ["BodyTooLarge", "WSGIApp"]
 
 logger = logging.getLogger("microasgi.wsgi")
 
@@ -76,17 +75,7 @@ class _Inherit:
 _INHERIT = _Inherit()
 
 
-class ClientDisconnected(_RequestDisconnected, werkzeug.exceptions.ClientDisconnected, OSError):
-    """The client went away; raised in the WSGI app by ``wsgi.input`` and ``write()``.
-
-    Werkzeug's ``ClientDisconnected``, as a Flask app under a WSGI server gets
-    for a cut upload (it answers 400 and logs nothing), and an ``OSError``, as a
-    socket error would be, so apps that clean up after I/O errors (Django's
-    ``UnreadablePostError``) do so here too.
-    """
-
-
-class BodyTooLarge(werkzeug.exceptions.RequestEntityTooLarge):
+class BodyTooLarge(RequestEntityTooLarge):
     """Raised in the WSGI app by ``wsgi.input`` when an undeclared body passes the limit.
 
     Werkzeug's ``RequestEntityTooLarge``, which a Flask app answers with a 413;
@@ -177,13 +166,11 @@ class WSGIApp:
                 try:
                     if error is None:
                         await exchange.finish()
-                except ClientDisconnected as exc:
+                except ClientGone as exc:
                     error = exc
                 if error is None:
                     pass
-                elif isinstance(error, ClientDisconnected) or (
-                    exchange.gone and not exchange.finished
-                ):
+                elif isinstance(error, ClientGone) or (exchange.gone and not exchange.finished):
                     # Not the app's fault, and nobody left to tell (gunicorn logs
                     # nothing for it).
                     logger.debug("The client left during %s %s", method, path)
@@ -285,11 +272,11 @@ class _Exchange:
         try:
             return await self._inbox.receive()
         except anyio.EndOfStream:
-            raise ClientDisconnected("The client disconnected.") from None
+            raise ClientGone("The client disconnected.") from None
 
     async def _transmit(self, body: bytes, more_body: bool) -> None:
         if self.gone:
-            raise ClientDisconnected("The client disconnected.")
+            raise ClientGone("The client disconnected.")
         failed = False
         with anyio.CancelScope() as scope:
             # A send waiting on a slow client is abandoned when it disconnects. Not
@@ -318,7 +305,7 @@ class _Exchange:
                 self._sending = None
         if failed or scope.cancelled_caught:
             self.gone = True
-            raise ClientDisconnected("The client disconnected.")
+            raise ClientGone("The client disconnected.")
 
     async def finish(self) -> None:
         """End the response (sent from the loop: a round trip fewer for the thread)."""
@@ -380,7 +367,7 @@ class _Exchange:
         except (self._cancelled, concurrent.futures.CancelledError):
             # The request was cancelled (a server shutting down): to the app, as to
             # one under a WSGI server being stopped, the connection is gone.
-            raise ClientDisconnected("The request was cancelled.") from None
+            raise ClientGone("The request was cancelled.") from None
 
     def read_body(self) -> bytes:
         """The next piece of the request body; ``b""`` once it is all read."""

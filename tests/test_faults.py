@@ -24,6 +24,7 @@ from typing import Any
 
 import anyio
 import pytest
+import werkzeug.exceptions
 
 from microasgi import (
     Blueprint,
@@ -36,6 +37,7 @@ from microasgi import (
     stream_template_string,
     stream_with_context,
 )
+from microasgi.exceptions import ClientGone
 from microasgi.sessions import SecureCookieSessionInterface
 
 from .asgi import http_scope
@@ -545,6 +547,9 @@ def _upload_routes(app: MicroASGI) -> None:
     def stream_sync() -> str:
         try:
             return str(len(request.stream.read()))
+        except Exception as exc:
+            log.append(exc)
+            raise
         finally:
             log.append("closed")
 
@@ -552,18 +557,30 @@ def _upload_routes(app: MicroASGI) -> None:
     async def stream_async() -> str:
         try:
             return str(len(await request.stream.aread()))
+        except Exception as exc:
+            log.append(exc)
+            raise
         finally:
             log.append("closed")
 
     def wsgi_reader(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         try:
             body = environ["wsgi.input"].read()
+        except Exception as exc:
+            log.append(exc)
+            raise
         finally:
             log.append("closed")
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [str(len(body)).encode()]
 
     app.mount("/wsgi-up", WSGIApp(wsgi_reader))
+
+    @app.errorhandler(400)
+    @app.errorhandler(Exception)
+    def handler(error: Exception) -> str:  # pragma: no cover - must not run
+        log.append("handler ran")
+        return "handled"
 
     @app.teardown_request
     def teardown(error: BaseException | None) -> None:
@@ -590,6 +607,13 @@ async def test_disconnect_mid_request_body(
     assert "view ran" not in events(app)
     if route.startswith(("stream", "wsgi")):
         assert "closed" in events(app), "the reader was not unwound"
+        # What the reader saw: one class, which Flask code knows as Werkzeug's
+        # ClientDisconnected and WSGI code as a socket error.
+        [gone] = [e for e in events(app) if isinstance(e, BaseException)]
+        assert type(gone) is ClientGone
+        assert isinstance(gone, werkzeug.exceptions.ClientDisconnected)
+        assert isinstance(gone, OSError)
+    assert "handler ran" not in events(app), "an error handler answered nobody"
     if route != "wsgi":
         assert "teardown" in events(app)
     no_errors_logged(caplog)  # a client leaving is not a server error

@@ -19,8 +19,9 @@ import httpx
 import pytest
 
 from microasgi import MicroASGI
+from microasgi.exceptions import ClientGone
 from microasgi.typing import Message, Scope
-from microasgi.wsgi import ClientDisconnected, WSGIApp
+from microasgi.wsgi import WSGIApp
 
 from .servers import Server, uvicorn
 
@@ -392,7 +393,7 @@ async def test_client_disconnect_while_reading_raises_oserror_in_the_app() -> No
         sent.append(message)
 
     await WSGIApp(validator(app))(make_scope(method="POST"), receive, send)
-    assert len(errors) == 1 and isinstance(errors[0], ClientDisconnected)
+    assert len(errors) == 1 and isinstance(errors[0], ClientGone)
     assert sent == []  # nobody to answer
 
 
@@ -906,7 +907,7 @@ async def test_cancelled_request_stops_an_app_waiting_for_the_body() -> None:
 
     with anyio.fail_after(5), anyio.move_on_after(0.2):
         await WSGIApp(validator(app))(make_scope(method="POST"), receive, send)
-    assert len(errors) == 1 and isinstance(errors[0], ClientDisconnected)
+    assert len(errors) == 1 and isinstance(errors[0], ClientGone)
 
 
 async def test_backpressure_the_app_waits_for_the_client() -> None:

@@ -28,6 +28,7 @@ from werkzeug.utils import cached_property
 from ..bridge import run_io
 from ..exceptions import (
     BadRequest,
+    ClientGone,
     HTTPException,
     RequestEntityTooLarge,
     SecurityError,
@@ -40,10 +41,6 @@ from ..typing import Message, Receive, Scope
 
 if TYPE_CHECKING:
     from ..routing import Rule
-
-
-class ClientDisconnected(Exception):
-    """The client went away before its request body was read in full."""
 
 
 def connection_host(header: str | None, scope: Scope, secure: bool) -> str:
@@ -256,7 +253,7 @@ class RequestStream:
             message = await self._receive()
             if message["type"] == "http.disconnect":
                 self._finished.set()
-                raise ClientDisconnected()
+                raise ClientGone()
             self._done = not message.get("more_body", False)
             if self._done:
                 self._finished.set()
@@ -482,7 +479,7 @@ class Request(SansIORequest):
         receive = self._receive
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise ClientDisconnected()
+            raise ClientGone()
         body: bytes = message.get("body", b"")
         if not message.get("more_body", False):
             if max_length is not None and len(body) > max_length:
@@ -528,7 +525,7 @@ class Request(SansIORequest):
             if message["type"] == "http.disconnect":
                 if spool is not None:
                     spool.close()
-                raise ClientDisconnected()
+                raise ClientGone()
             more = message.get("more_body", False)
             chunk: bytes = message.get("body", b"")
             if not chunk:
