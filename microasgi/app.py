@@ -282,18 +282,10 @@ class MicroASGI(App):
         if not self._got_first_request:
             await self._first_request()
         request = self.request_class(scope, receive)
-        found = self._find_rule(request, request.method)
-        if found.__class__ is tuple:
-            rule, request.view_args = found
-            request.url_rule = rule
-            plan = rule.plan
-        else:
-            # Routes first, then mounted apps: a mount only sees paths no route has.
-            mount = self._find_mount(request.path) if self._mounts else None
-            if mount is not None and type(found) is NotFound:
-                await self._call_mounted(mount, request, scope, receive, send)
-                return
-            plan = self._routing_error(request, found)
+        plan = self._match(request, False)
+        if isinstance(plan, tuple):
+            await self._call_mounted(plan, request, scope, receive, send)
+            return
         ctx = AppContext(self, request)
         token = _cv_app.set(ctx)
         error: BaseException | None = None
@@ -357,20 +349,10 @@ class MicroASGI(App):
         if not self._got_first_request:
             await self._first_request()
         ws = Websocket(scope, receive, send)
-        found = self._find_rule(ws, "GET", websocket=True)
-        if found.__class__ is tuple:
-            rule, ws.view_args = found
-            ws.url_rule = rule
-            plan = rule.plan
-        else:
-            mount = self._find_mount(ws.path) if self._mounts else None
-            if mount is not None and isinstance(found, NotFound):
-                child = dict(scope, root_path=ws.root_path + mount[0], path=ws.root_path + ws.path)
-                await self._run_child(mount[1], child, receive, send)
-                return
-            ws.routing_exception = found.with_traceback(None)  # see _routing_error
-            plan = self._error_plan(ws.path, websocket=True)
-            ws._blueprints = plan.blueprints
+        plan = self._match(ws, True)
+        if isinstance(plan, tuple):
+            await self._call_mounted(plan, ws, scope, receive, send)
+            return
         ctx = AppContext(self, websocket=ws)
         token = _cv_app.set(ctx)
         error: BaseException | None = None
@@ -395,33 +377,43 @@ class MicroASGI(App):
                 await ws._deny(self.make_response(rv))
         finally:
             try:
-                await self.do_teardown_appcontext(error)
+                await self._end_request(ctx, error)
             finally:
-                release_request_thread(ctx)
                 _cv_app.reset(token)
                 error = None  # no cycle through this frame (see _handle_http)
 
-    def _find_rule(
-        self, connection: Request | Websocket, method: str, websocket: bool = False
-    ) -> Any:
-        """``(rule, values)``, or the HTTP error to answer: an untrusted Host, a 404..."""
-        error = check_host(connection.scope["headers"], self.config["TRUSTED_HOSTS"])
-        if error is not None:
-            return error
-        try:
-            return self.url_map.find(connection.path, method, websocket)
-        except HTTPException as exc:  # a converter may abort() too, as in Flask
-            return exc
+    def _match(
+        self, connection: Request | Websocket, websocket: bool
+    ) -> RoutePlan | tuple[str, ASGIApp]:
+        """Steps 1-2, for requests and websockets alike: the plan that answers the
+        connection, or the mounted app ``(prefix, app)`` that takes it.
+
+        A routing error (an untrusted Host, a 404, a 405, a redirect) is kept on
+        the connection, to answer after the hooks, with the plan that answers it.
+        """
+        found: Any = check_host(connection.scope["headers"], self.config["TRUSTED_HOSTS"])
+        if found is None:
+            try:
+                found = self.url_map.find(connection.path, connection.method, websocket)
+            except HTTPException as exc:  # a converter may abort() too, as in Flask
+                found = exc
+            if found.__class__ is tuple:
+                rule, connection.view_args = found
+                connection.url_rule = rule
+                return rule.plan  # type: ignore[no-any-return]
+            # Routes first, then mounted apps: a mount only sees paths no route has.
+            if self._mounts and type(found) is NotFound:
+                mount = self._find_mount(connection.path)
+                if mount is not None:
+                    return mount
+        return self._routing_error(connection, found, websocket)
 
     async def _dispatch_websocket(self, ws: Websocket, plan: RoutePlan) -> Any:
-        if plan.preprocessors:
-            await _preprocess(plan, ws.endpoint, ws.view_args)
-        for hook, is_async in plan.before:
-            rv = await hook() if is_async else await run_in_request_thread(hook)
+        if plan.preprocessors or plan.before:
+            rv = await _before(plan, ws)
             if rv is not None:
                 return rv
-        assert plan.view is not None
-        return await plan.view(**(ws.view_args or {}))
+        return await self.dispatch_request(ws, plan)
 
     async def _handle_websocket_error(self, ws: Websocket, exc: Exception) -> Any:
         """An error handler's answer to ``exc``, or the HTTP error; unhandled ones are logged.
@@ -447,10 +439,15 @@ class MicroASGI(App):
         return error_response(InternalServerError())
 
     async def _end_request(self, ctx: AppContext, error: BaseException | None) -> None:
-        """Teardown hooks, whatever happened; then the thread held for sync code goes back."""
+        """Teardown hooks, whatever happened; then the thread held for sync code goes back.
+
+        Where every request and websocket ends (a websocket runs no
+        ``teardown_request`` hooks, as it runs no ``before_request`` ones).
+        """
         try:
             if self._has_teardown:
-                await self.do_teardown_request(ctx.request.blueprints if ctx.request else (), error)
+                if ctx.request is not None:
+                    await self.do_teardown_request(ctx.request.blueprints, error)
                 await self.do_teardown_appcontext(error)
         finally:
             if ctx._lease is not None:
@@ -466,17 +463,19 @@ class MicroASGI(App):
 
     # -- dispatch ----------------------------------------------------------------
 
-    def _routing_error(self, request: Request, exc: HTTPException) -> RoutePlan:
+    def _routing_error(
+        self, connection: Request | Websocket, exc: HTTPException, websocket: bool
+    ) -> RoutePlan:
         """Keep a 404/405/redirect to raise after the hooks; the plan that answers it."""
         if isinstance(exc, RequestRedirect):
             # The router knows the path only; the client needs the whole URL.
-            query = request.query_string.decode("latin-1")
-            exc.new_url = request.root_path + exc.new_url + (f"?{query}" if query else "")
+            query = connection.query_string.decode("latin-1")
+            exc.new_url = connection.root_path + exc.new_url + (f"?{query}" if query else "")
         # Without the traceback of a converter's raise: it holds the request path's
         # frame, which holds the request (a reference cycle).
-        request.routing_exception = exc.with_traceback(None)
-        plan = self._error_plan(request.path)
-        request._blueprints = plan.blueprints
+        connection.routing_exception = exc.with_traceback(None)
+        plan = self._error_plan(connection.path, websocket)
+        connection._blueprints = plan.blueprints
         return plan
 
     async def full_dispatch_request(self, ctx: AppContext, plan: RoutePlan) -> Response:
@@ -492,22 +491,17 @@ class MicroASGI(App):
                     )
             else:
                 request._open_stream(config["MAX_CONTENT_LENGTH"])
-            rv = None
-            if plan.preprocessors:
-                await _preprocess(plan, request.endpoint, request.view_args)
-            for hook, is_async in plan.before:
-                rv = await hook() if is_async else await run_in_request_thread(hook)
-                if rv is not None:
-                    break
-            else:
+            rv = await _before(plan, request) if plan.preprocessors or plan.before else None
+            if rv is None:
                 if request.routing_exception is not None:
                     rv = _ROUTING_ERROR
-                elif plan.await_view and request.method != "OPTIONS":
-                    # What dispatch_request does for an async view, one frame less.
-                    args = request.view_args
-                    rv = await (plan.view(**args) if args else plan.view())  # type: ignore[misc]
                 else:
-                    rv = await self.dispatch_request(request, plan)
+                    rv = self.dispatch_request(request, plan)
+                    if rv.__class__ is CoroutineType:
+                        rv = await rv
+                        if rv.__class__ is CoroutineType:
+                            # A sync decorator (login_required, say) around an async view.
+                            rv = await rv
         except ClientGone:
             raise
         except Exception as exc:
@@ -529,33 +523,27 @@ class MicroASGI(App):
             # still the client's mistake: its 4xx, not a 500.
             return error_response(exc)
 
-    async def dispatch_request(self, request: Request, plan: RoutePlan) -> Any:
-        """Call the view (or answer OPTIONS, or raise the routing error)."""
-        if request.routing_exception is not None:
-            raise request.routing_exception
-        rule = request.url_rule
-        assert rule is not None
-        if rule.provide_automatic_options and request.method == "OPTIONS":
+    def dispatch_request(self, connection: Request | Websocket, plan: RoutePlan) -> Any:
+        """Call the view: the one place a view (or websocket handler) is called.
+
+        Returns what the view returns, or a coroutine to await for it: an async
+        view's, or the run of a sync view in the request's worker thread (a
+        generator function is called on the loop: that only makes the
+        generator). Answers an automatic OPTIONS; raises a routing error.
+        """
+        if connection.routing_exception is not None:
+            raise connection.routing_exception
+        if connection.method == "OPTIONS" and plan.automatic_options:
             return self.make_default_options_response()
         view = plan.view
-        assert view is not None
-        args = request.view_args
-        kind = plan.view_kind
-        if kind == RoutePlan.AWAIT:
-            return await (view(**args) if args else view())
-        if kind == RoutePlan.THREAD:
+        assert view is not None  # only error plans have none, and they raised above
+        args = connection.view_args
+        if plan.view_kind == RoutePlan.THREAD:
             final = plan.view_is_last
-            rv = await (
-                run_in_request_thread(call_with_kwargs, view, args, final=final)
-                if args
-                else run_in_request_thread(view, final=final)
-            )
-        else:
-            rv = view(**args) if args else view()
-        if isinstance(rv, CoroutineType):
-            # A sync decorator (login_required, say) around an async view.
-            return await rv
-        return rv
+            if args:
+                return run_in_request_thread(call_with_kwargs, view, args, final=final)
+            return run_in_request_thread(view, final=final)
+        return view(**args) if args else view()
 
     def make_default_options_response(self) -> Response:
         """The answer to an automatic OPTIONS request: empty, with ``Allow``."""
@@ -592,7 +580,6 @@ class MicroASGI(App):
         return {
             "custom_process_response": type(self).process_response
             is not MicroASGI.process_response,
-            "custom_dispatch": type(self).dispatch_request is not MicroASGI.dispatch_request,
         }
 
     async def _first_request(self) -> None:
@@ -855,7 +842,7 @@ class MicroASGI(App):
     async def _call_mounted(
         self,
         mount: tuple[str, ASGIApp],
-        request: Request,
+        connection: Request | Websocket,
         scope: Scope,
         receive: Receive,
         send: Send,
@@ -863,8 +850,8 @@ class MicroASGI(App):
         prefix, app = mount
         # Always the whole path, even from a server that stripped root_path itself.
         child = dict(scope)
-        child["root_path"] = request.root_path + prefix
-        child["path"] = request.root_path + request.path
+        child["root_path"] = connection.root_path + prefix
+        child["path"] = connection.root_path + connection.path
         await self._run_child(app, child, receive, send)
 
     async def _run_child(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
@@ -1000,10 +987,18 @@ def _describe(exc: BaseException) -> str:
 Flask = MicroASGI
 
 
-async def _preprocess(plan: RoutePlan, endpoint: str | None, values: dict[str, Any] | None) -> None:
-    """Run the route's URL value preprocessors (step 4), app first."""
+async def _before(plan: RoutePlan, connection: Request | Websocket) -> Any:
+    """Steps 4-5: the URL value preprocessors, then the ``before_request`` (or
+    ``before_websocket``) hooks, app first; the first value a hook returns, which
+    answers instead of the view."""
+    endpoint, values = connection.endpoint, connection.view_args
     for preprocess, is_async in plan.preprocessors:
         if is_async:
             await preprocess(endpoint, values)
         else:  # on the loop, as url_defaults functions: they only move values
             preprocess(endpoint, values)
+    for hook, is_async in plan.before:
+        rv = await hook() if is_async else await run_in_request_thread(hook)
+        if rv is not None:
+            return rv
+    return None

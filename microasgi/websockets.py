@@ -130,12 +130,17 @@ class Websocket(TypedMessages):
         """The handshake request's headers."""
         return request_headers(self.scope["headers"])
 
+    @property
+    def query_string(self) -> bytes:
+        """The handshake URL's query string, as sent."""
+        return self.scope.get("query_string", b"")  # type: ignore[no-any-return]
+
     @cached_property
     def args(self) -> ImmutableMultiDict[str, str]:
         """The query string of the handshake URL."""
         ctx = _cv_app.get(None)
         limit = ctx.app.config["MAX_QUERY_FIELDS"] if ctx is not None else None
-        return parse_query(self.scope.get("query_string", b""), limit)
+        return parse_query(self.query_string, limit)
 
     @cached_property
     def cookies(self) -> ImmutableMultiDict[str, str]:
@@ -155,7 +160,7 @@ class Websocket(TypedMessages):
     @property
     def url(self) -> str:
         """The full URL, with the query string (``ws://host/path?q=x``)."""
-        query = self.scope.get("query_string", b"").decode("latin-1")
+        query = self.query_string.decode("latin-1")
         url = f"{self.scheme}://{self.host}{quote(self.root_path + self.path)}"
         return f"{url}?{query}" if query else url
 

@@ -108,6 +108,8 @@ def test_the_exceptions_are_werkzeugs_own(name: str) -> None:
         assert ours is werkzeug.routing.RequestRedirect
     elif name == "abort":
         assert callable(ours)
+    elif name == "ClientGone":  # microasgi's one addition: a connection closed
+        assert issubclass(ours, werkzeug.exceptions.ClientDisconnected)
     else:
         assert ours is getattr(werkzeug.exceptions, name)
 

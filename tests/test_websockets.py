@@ -141,6 +141,22 @@ def test_unknown_path_is_refused_with_404() -> None:
     assert denied.value.response.status_code == 404
 
 
+def test_missing_slash_is_refused_with_a_redirect_to_the_whole_url() -> None:
+    # As for a request: the router's redirect, with the mount point and the query.
+    app = make_app()
+
+    @app.websocket("/room/")
+    async def room() -> None:  # pragma: no cover - the handshake is refused
+        await websocket.accept()
+
+    client = app.test_client(base_url="http://localhost/chat")
+    with pytest.raises(WebsocketDenied) as denied, client.websocket_connect("/room?id=7"):
+        pass
+    response = denied.value.response
+    assert response.status_code == 308
+    assert response.headers["Location"] == "/chat/room/?id=7"
+
+
 def test_before_websocket_can_refuse_and_g_and_session_work() -> None:
     app = make_app()
     events: list[str] = []

@@ -47,7 +47,7 @@ class RoutePlan:
 
     __slots__ = (
         "after",
-        "await_view",
+        "automatic_options",
         "before",
         "blueprints",
         "preload",
@@ -70,11 +70,9 @@ class RoutePlan:
         websocket: bool = False,
         *,
         custom_process_response: bool = False,
-        custom_dispatch: bool = False,
     ) -> None:
-        """``custom_process_response`` and ``custom_dispatch``: the app's class overrides
-        ``process_response`` or ``dispatch_request`` (Flask's extension points), so every
-        response goes through the one, and every view through the other."""
+        """``custom_process_response``: the app's class overrides ``process_response``
+        (Flask's extension point), so every response goes through it."""
         names = blueprint_chain(rule.endpoint) if rule is not None else blueprints
         websocket = rule.websocket if rule is not None else websocket
         self.blueprints = names
@@ -91,6 +89,8 @@ class RoutePlan:
         self.process_response = bool(self.after) or custom_process_response
         self.preload = rule is None or id(rule) not in app._stream_rules
         self.view: Callable[..., Any] | None = None
+        # Whether an OPTIONS request gets the automatic answer instead of the view.
+        self.automatic_options = rule is not None and rule.provide_automatic_options
         self.view_kind = self.AWAIT
         if rule is not None:
             # A rule may exist only for building URLs (Flask allows it): answered 500.
@@ -110,9 +110,4 @@ class RoutePlan:
         )
         self.view_is_last = all(is_async for _, is_async in self.after) and all(
             is_async_callable(f) for f in teardown
-        )
-        # Whether the request path may await the view itself (dispatch_request is
-        # Flask's to override; then it is always called).
-        self.await_view = (
-            self.view_kind == self.AWAIT and self.view is not None and not custom_dispatch
         )
