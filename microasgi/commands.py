@@ -10,12 +10,15 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar, cast, overload, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, overload, runtime_checkable
 
 import anyio
 import click
 
 from .globals import _cv_app
+
+if TYPE_CHECKING:
+    from .sansio.app import App
 
 __all__ = ["AppGroup", "AppLoader", "with_appcontext"]
 
@@ -26,7 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class AppLoader(Protocol):
     """What loads the app for a command (the CLI's ``ScriptInfo``)."""
 
-    def load_app(self) -> Any:
+    def load_app(self) -> App:
         """The app, imported or made on first call."""
 
 

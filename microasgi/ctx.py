@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from contextvars import Token
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio
 from werkzeug.test import EnvironBuilder
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .wrappers.response import Response
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 _sentinel: Any = object()
 
@@ -280,7 +281,7 @@ def copy_current_request_context(f: F) -> F:
     return run  # type: ignore[return-value]
 
 
-def stream_with_context(generator_or_function: Any) -> Any:
+def stream_with_context(generator_or_function: T) -> T:
     """Keep the request context available while a streamed response is generated.
 
     Kept for Flask compatibility. In microasgi the request context stays active
@@ -317,12 +318,13 @@ def make_response(*args: Any) -> Response:
     ctx = _cv_app.get(None)
     if ctx is None:
         raise RuntimeError("make_response() needs an application context.")
-    response: Response = (
+    # The core App types its responses as Werkzeug's; the serving app's are ours.
+    response = (
         ctx.app.make_response(args[0] if len(args) == 1 else args)
         if args
         else ctx.app.response_class()
     )
-    return response
+    return cast("Response", response)
 
 
 def made_up_request(app: App, *args: Any, **kwargs: Any) -> tuple[Scope, bytes]:

@@ -126,7 +126,7 @@ def _app(func_name: str) -> App:
 
 
 def _env(app: App) -> jinja2.Environment:
-    return cast("jinja2.Environment", app.jinja_env)
+    return app.jinja_env
 
 
 def render_template(template_name_or_list: TemplateNames, **context: Any) -> str:

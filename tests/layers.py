@@ -39,8 +39,8 @@ LAYERS: dict[str, int] = {
 
 #: Upward imports that are meant, and why (importer, imported).
 ALLOWED: dict[tuple[str, str], str] = {
-    ("app", "testing"): "app.test_client() hands out the tool, as Flask's does (imported on use)",
-    ("globals", "app"): "current_app is typed as the app class for users (TYPE_CHECKING only)",
+    ("app", "testing"): "app.test_client() hands out the tool, as Flask's does (imported on"
+    " use, and for its return type)",
 }
 
 

@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _package_version
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar
 
 import click
 import click.testing
@@ -208,7 +208,7 @@ class MicroASGIGroup(AppGroup):
         except NoAppException:
             _print_load_error()
             return None
-        return cast(click.Command | None, app.cli.get_command(ctx, cmd_name))
+        return app.cli.get_command(ctx, cmd_name)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]

@@ -6,10 +6,13 @@ The provider classes are in :mod:`microasgi.json.provider`.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..globals import _cv_app
 from .provider import DefaultJSONProvider, JSONProvider, _default
+
+if TYPE_CHECKING:
+    from ..wrappers.response import Response
 
 __all__ = ["DefaultJSONProvider", "JSONProvider", "dumps", "jsonify", "loads"]
 
@@ -40,7 +43,7 @@ def loads(s: str | bytes, **kwargs: Any) -> Any:
     return json.loads(s, **kwargs)
 
 
-def jsonify(*args: Any, **kwargs: Any) -> Any:
+def jsonify(*args: Any, **kwargs: Any) -> Response:
     """Return a JSON response built by ``current_app.json.response()``.
 
     ``jsonify(user)``, ``jsonify(1, 2)`` (a list) or ``jsonify(id=1)`` (a
@@ -53,4 +56,4 @@ def jsonify(*args: Any, **kwargs: Any) -> Any:
             "jsonify() needs the current app to build its response. Call it from"
             " a view, or inside 'with app.app_context():'."
         )
-    return app.json.response(*args, **kwargs)
+    return cast("Response", app.json.response(*args, **kwargs))  # the serving app's class

@@ -18,6 +18,7 @@ from datetime import date
 from typing import IO, Any
 
 from werkzeug.http import http_date
+from werkzeug.sansio.response import Response
 from werkzeug.utils import get_content_type
 
 __all__ = ["DefaultJSONProvider", "JSONProvider"]
@@ -64,7 +65,7 @@ class JSONProvider:
         """Parse a JSON document from the file ``fp`` (text or binary)."""
         return self.loads(fp.read(), **kwargs)
 
-    def response(self, *args: Any, **kwargs: Any) -> Any:
+    def response(self, *args: Any, **kwargs: Any) -> Response:
         """Return an ``app.response_class`` with the arguments as a JSON body.
 
         One positional argument is serialised as is, several as a list,
@@ -72,7 +73,7 @@ class JSONProvider:
         positional and keyword arguments raises ``TypeError``.
         """
         body = self.dumps(_response_obj(args, kwargs))
-        return self._app.response_class(f"{body}\n", mimetype="application/json")
+        return self._app.response_class(f"{body}\n", mimetype="application/json")  # type: ignore[no-any-return]
 
 
 def _response_obj(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -158,7 +159,7 @@ class DefaultJSONProvider(JSONProvider):
         """Parse JSON from ``s``; keyword arguments go to :func:`json.loads`."""
         return json.loads(s, **kwargs)
 
-    def response(self, *args: Any, **kwargs: Any) -> Any:
+    def response(self, *args: Any, **kwargs: Any) -> Response:
         """Return an ``app.response_class`` with the arguments as a JSON body.
 
         Arguments as in :meth:`JSONProvider.response`. The body is compact, or
@@ -175,11 +176,11 @@ class DefaultJSONProvider(JSONProvider):
         else:
             # A subclass that customises dumps must see every serialisation.
             body = self.dumps(obj, **_LAYOUTS[layout])
-        response_class = self._app.response_class
+        response_class: type[Any] = self._app.response_class
         if hasattr(response_class, "_ready"):  # microasgi's Response: skip the argument parsing
             content_type = _content_type_bytes(self.mimetype)
-            return response_class._ready(f"{body}\n".encode(), content_type)
-        return response_class(f"{body}\n", mimetype=self.mimetype)
+            return response_class._ready(f"{body}\n".encode(), content_type)  # type: ignore[no-any-return]
+        return response_class(f"{body}\n", mimetype=self.mimetype)  # type: ignore[no-any-return]
 
 
 @functools.lru_cache(maxsize=16)

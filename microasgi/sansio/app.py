@@ -14,10 +14,12 @@ import os
 import sys
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
+from werkzeug.sansio.response import Response as SansIOResponse
 
 from ..config import DEFAULT_CONFIG, Config, ConfigAttribute
 from ..json.provider import DefaultJSONProvider, JSONProvider
@@ -25,6 +27,9 @@ from ..routing import BuildError, Map, Rule
 from ..typing import ASGIApp, RouteCallable
 from .blueprints import Blueprint, blueprint_chain
 from .scaffold import F, Scaffold, get_root_path, is_async_callable, registering, setupmethod
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 T = TypeVar("T")
 
@@ -98,8 +103,8 @@ class App(Scaffold):
         #: url_prefix of each registered blueprint, by registration name.
         self._blueprint_prefixes: dict[str, str | None] = {}
         self._logger: logging.Logger | None = None
-        self._cli: Any = None
-        self._jinja_env: Any = None
+        self._cli: click.Group | None = None
+        self._jinja_env: Environment | None = None
         self._jinja_lock = threading.Lock()
         #: Options for the Jinja2 environment, read when it is first created.
         self.jinja_options: dict[str, Any] = {}
@@ -110,11 +115,11 @@ class App(Scaffold):
 
     session_interface: Any
     _workers: Any  # the bridge's WorkerPool
-    response_class: type[Any]
+    response_class: type[SansIOResponse]
     request_class: type[Any]
     app_ctx_globals_class: type[Any]
 
-    def make_response(self, rv: Any) -> Any:
+    def make_response(self, rv: Any) -> SansIOResponse:
         """A response for a view's return value (the serving layer's)."""
         raise NotImplementedError
 
@@ -122,11 +127,11 @@ class App(Scaffold):
         """The URL of ``endpoint`` (the serving layer's: it reads the current request)."""
         raise NotImplementedError
 
-    def app_context(self) -> Any:
+    def app_context(self) -> AbstractContextManager[Any]:
         """A new app context (the serving layer's)."""
         raise NotImplementedError
 
-    def test_request_context(self, *args: Any, **kwargs: Any) -> Any:
+    def test_request_context(self, *args: Any, **kwargs: Any) -> AbstractContextManager[Any]:
         """A request context for a made-up request (the serving layer's)."""
         raise NotImplementedError
 
@@ -204,7 +209,9 @@ class App(Scaffold):
             return os.path.join(sys.prefix, "var", f"{self.name}-instance")
         return os.path.join(base, "instance")
 
-    def open_resource(self, resource: str, mode: str = "rb", encoding: str | None = None) -> Any:
+    def open_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = None
+    ) -> IO[Any]:
         """Open a file relative to the app's root path (read-only)."""
         if mode not in {"r", "rt", "rb"}:
             raise ValueError("Resources can only be opened for reading.")
@@ -215,7 +222,7 @@ class App(Scaffold):
 
     def open_instance_resource(
         self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
-    ) -> Any:
+    ) -> IO[Any]:
         """Open a file relative to the instance folder (writing allowed)."""
         path = os.path.join(self.instance_path, resource)
         if "b" in mode:
@@ -239,7 +246,7 @@ class App(Scaffold):
         return self._logger
 
     @property
-    def cli(self) -> Any:
+    def cli(self) -> click.Group:
         """A click group: commands added here run with ``microasgi --app ... <name>``."""
         if self._cli is None:
             self._cli = self.make_cli_group(self.name)
@@ -252,7 +259,7 @@ class App(Scaffold):
     # -- templates -------------------------------------------------------------------
 
     @property
-    def jinja_env(self) -> Any:
+    def jinja_env(self) -> Environment:
         """The app's Jinja2 environment, created on first use (so Jinja2 loads lazily)."""
         if self._jinja_env is None:
             # Two sync views rendering at once in worker threads must not each build one.
@@ -261,7 +268,7 @@ class App(Scaffold):
                     self._jinja_env = self.create_jinja_environment()
         return self._jinja_env
 
-    def create_jinja_environment(self) -> Any:
+    def create_jinja_environment(self) -> Environment:
         """Build the Jinja2 environment (the serving layer does; override to customise)."""
         raise NotImplementedError
 

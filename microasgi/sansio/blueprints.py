@@ -132,16 +132,16 @@ class Blueprint(Scaffold):
         self.deferred_functions: list[DeferredSetupFunction] = []
         self._blueprints: list[tuple[Blueprint, dict[str, Any]]] = []
         self._got_registered_once = False
-        self._cli: Any = None
+        self._cli: click.Group | None = None
 
     @property
-    def cli(self) -> Any:
+    def cli(self) -> click.Group:
         """A click group for this blueprint's commands (``microasgi <name> <command>``)."""
         if self._cli is None:
             self._cli = self.make_cli_group(self.name)
         return self._cli
 
-    def make_cli_group(self, name: str) -> Any:
+    def make_cli_group(self, name: str) -> click.Group:
         """The group behind :attr:`cli` (the serving layer's runs commands in an app context)."""
         return click.Group(name)
 

@@ -16,7 +16,9 @@ import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from werkzeug.sansio.response import Response as SansIOResponse
 
 from ..exceptions import HTTPException, default_exceptions
 from ..typing import (
@@ -27,6 +29,9 @@ from ..typing import (
     URLDefaultCallable,
     URLValuePreprocessor,
 )
+
+if TYPE_CHECKING:
+    from jinja2 import FileSystemLoader
 
 F = TypeVar("F", bound=Callable[..., Any])
 Scope = str | None
@@ -132,7 +137,7 @@ class Scaffold:
         return self.static_folder is not None
 
     @property
-    def jinja_loader(self) -> Any:
+    def jinja_loader(self) -> FileSystemLoader | None:
         """A Jinja2 loader for this app's or blueprint's template folder (``None`` if unset)."""
         if self.template_folder is None:
             return None
@@ -140,7 +145,7 @@ class Scaffold:
 
         return FileSystemLoader(os.path.join(self.root_path, self.template_folder))
 
-    def send_static_file(self, filename: str) -> Any:
+    def send_static_file(self, filename: str) -> SansIOResponse:
         """The view behind the ``static`` endpoint (the serving layer provides it)."""
         raise NotImplementedError
 
