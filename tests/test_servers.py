@@ -36,8 +36,6 @@ import pytest
 from websockets.exceptions import ConnectionClosedOK
 from websockets.sync.client import connect
 
-from microasgi import MicroASGI
-
 from .servers import Server, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -234,8 +232,6 @@ def test_worker_pids(running: Running) -> None:
 
 
 def test_websocket_round_trip(running: Running) -> None:
-    if not hasattr(MicroASGI, "websocket"):
-        pytest.skip("MicroASGI.websocket is not implemented yet (tests/apps/matrix.py has no /ws)")
     url = running.server.url.replace("http://", "ws://") + "/ws"
     with connect(url, open_timeout=TIMEOUT, close_timeout=TIMEOUT) as ws:
         ws.send("hello")
