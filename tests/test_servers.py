@@ -1,8 +1,10 @@
 """tests/apps/matrix.py under every server we support, each started once for the module.
 
-Servers: uvicorn, hypercorn, granian (ASGI interface), gunicorn with 2 uvicorn
-workers, and ``microasgi run --workers 2``. Against each: plain GET, JSON POST,
-a streamed response, lifespan startup, a websocket round trip, and at teardown a
+Servers: uvicorn, hypercorn (on asyncio, and on trio: ``--worker-class trio``),
+granian (ASGI interface), gunicorn with 2 uvicorn workers, and ``microasgi run
+--workers 2``. Against each: plain GET (async view), JSON POST (sync view, preloaded
+body), streamed uploads read by sync and async views, a streamed response, a mounted
+WSGI app, lifespan startup, a websocket round trip, the event loop library, and at teardown a
 SIGTERM that must end the server cleanly with ``after_serving`` run in every worker
 that answered a request.
 
@@ -53,6 +55,7 @@ class Spec:
     sigterm_exit: int  # the returncode a graceful SIGTERM shutdown ends with
     app_in_main_process: bool  # does the process we start serve requests itself?
     header_timeout: float | None = None  # seconds a client has to send its request head
+    event_loop: str = "asyncio"  # the async library the app runs on
 
 
 SERVERS = [
@@ -74,6 +77,17 @@ SERVERS = [
         # hypercorn serves in-process only with --workers 0; its default of 1
         # spawns one worker process.
         app_in_main_process=False,
+    ),
+    Spec(
+        "hypercorn-trio",
+        lambda port: [
+            *("-m", "hypercorn", "--worker-class", "trio", APP),
+            *("--bind", f"127.0.0.1:{port}"),
+        ],
+        workers=1,
+        sigterm_exit=0,
+        app_in_main_process=False,
+        event_loop="trio",
     ),
     Spec(
         "granian",
@@ -244,6 +258,31 @@ def test_websocket_round_trip(running: Running) -> None:
         with pytest.raises(ConnectionClosedOK):
             ws.recv(timeout=TIMEOUT)
         assert ws.close_code == 1000
+
+
+def test_the_event_loop(running: Running) -> None:
+    assert running.client.get("/loop").json() == {"async": running.spec.event_loop}
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+def test_streamed_upload(running: Running, kind: str) -> None:
+    # A stream=True view reads the body as it arrives: on the loop, or from its
+    # worker thread through the bridge.
+    def chunks() -> Iterator[bytes]:
+        for _ in range(40):
+            yield b"x" * 25_000
+
+    response = running.client.post(f"/upload/{kind}", content=chunks())
+    assert response.status_code == 200
+    assert response.json()["size"] == 1_000_000
+    if kind == "sync":
+        assert response.json()["thread"].startswith("microasgi-")
+
+
+def test_mounted_wsgi_app(running: Running) -> None:
+    response = running.client.post("/legacy/anything", content=b"y" * 300_000)
+    assert response.status_code == 200
+    assert response.text == "wsgi read 300000 bytes"
 
 
 @pytest.mark.parametrize(

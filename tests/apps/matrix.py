@@ -1,5 +1,5 @@
-"""The app tests/test_servers.py serves under uvicorn, hypercorn, granian, gunicorn and
-``microasgi run``.
+"""The app tests/test_servers.py serves under uvicorn, hypercorn (on asyncio and on
+trio), granian, gunicorn and ``microasgi run``.
 
 Every HTTP response carries the answering process in ``X-Worker-Pid``, and
 ``after_serving`` appends ``after_serving <pid>`` to the file named by
@@ -10,12 +10,14 @@ also shut down cleanly.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import sniffio
 
-from microasgi import MicroASGI, Response, request, websocket
+from microasgi import MicroASGI, Response, WSGIApp, request, websocket
 
 app = MicroASGI(__name__)
 
@@ -89,13 +91,43 @@ async def lifespan() -> dict[str, object]:
     return {**STATE, "pid": os.getpid()}
 
 
-if hasattr(app, "websocket"):  # WebSockets are being added; see tests/test_servers.py.
+@app.websocket("/ws")
+async def echo_ws() -> None:
+    # Explicit accept works whether or not receive/send would accept implicitly.
+    await websocket.accept()
+    while (text := await websocket.receive_text()) != "bye":
+        await websocket.send_text(f"echo {text}")
+    await websocket.send_text("bye")
+    await websocket.close(1000)
 
-    @app.websocket("/ws")
-    async def echo_ws() -> None:
-        # Explicit accept works whether or not receive/send would accept implicitly.
-        await websocket.accept()
-        while (text := await websocket.receive_text()) != "bye":
-            await websocket.send_text(f"echo {text}")
-        await websocket.send_text("bye")
-        await websocket.close(1000)
+
+@app.get("/loop")
+async def loop() -> dict[str, str]:
+    """The event loop library serving: ``trio`` under ``hypercorn --worker-class trio``."""
+    return {"async": sniffio.current_async_library()}
+
+
+@app.post("/upload/async", stream=True)
+async def upload_async() -> dict[str, int]:
+    size = 0
+    async for chunk in request.stream:
+        size += len(chunk)
+    return {"size": size}
+
+
+@app.post("/upload/sync", stream=True)
+def upload_sync() -> dict[str, object]:
+    size = 0
+    while chunk := request.stream.read(65536):
+        size += len(chunk)
+    return {"size": size, "thread": threading.current_thread().name}
+
+
+def _legacy(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    body = environ["wsgi.input"].read()
+    pid = ("X-Worker-Pid", str(os.getpid()))  # as after_request adds to the app's own
+    start_response("200 OK", [("Content-Type", "text/plain"), pid])
+    return [f"wsgi read {len(body)} bytes".encode()]
+
+
+app.mount("/legacy", WSGIApp(_legacy))
