@@ -21,11 +21,11 @@ import json as jsonlib
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, suppress
 from contextvars import Token
 from dataclasses import dataclass
 from types import SimpleNamespace, TracebackType
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, Literal, cast, overload
 from urllib.parse import unquote, urlencode, urlsplit
 
 import anyio
@@ -254,7 +254,13 @@ class TestResponse:
         """``"200 OK"``."""
         return _status_line(self.status_code)
 
-    def get_data(self, as_text: bool = False) -> Any:
+    @overload
+    def get_data(self, as_text: Literal[False] = False) -> bytes: ...
+    @overload
+    def get_data(self, as_text: Literal[True]) -> str: ...
+    @overload
+    def get_data(self, as_text: bool = False) -> bytes | str: ...
+    def get_data(self, as_text: bool = False) -> bytes | str:
         """The body as bytes, or as text (UTF-8) with ``as_text=True``."""
         return self.data.decode() if as_text else self.data
 
@@ -826,7 +832,7 @@ class AsyncTestClient(_Verbs, _ClientBase):
         path: str,
         subprotocols: list[str] | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> Any:
+    ) -> AbstractAsyncContextManager[WebsocketConnection]:
         """Open a websocket: ``async with client.websocket_connect("/ws") as ws:``."""
         request = self._client.build_request("GET", path, headers=headers)
         return _websocket(self.application, request, self._root_path, subprotocols)

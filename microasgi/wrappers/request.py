@@ -16,7 +16,7 @@ import copy
 import re
 import tempfile
 from collections.abc import AsyncIterator
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, Literal, cast, overload
 
 import anyio.from_thread
 import anyio.lowlevel
@@ -606,9 +606,21 @@ class Request(SansIORequest):
             return CombinedMultiDict([self.args])
         return CombinedMultiDict([self.args, self.form])
 
+    @overload
+    def get_data(
+        self, cache: bool = True, as_text: Literal[False] = False, parse_form_data: bool = False
+    ) -> bytes: ...
+    @overload
+    def get_data(
+        self, cache: bool = True, *, as_text: Literal[True], parse_form_data: bool = False
+    ) -> str: ...
+    @overload
     def get_data(
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
-    ) -> Any:
+    ) -> bytes | str: ...
+    def get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> bytes | str:
         """The raw body as bytes (or text with ``as_text=True``).
 
         For a form body this is the raw encoded form; ``request.form`` is
@@ -632,7 +644,7 @@ class Request(SansIORequest):
     @property
     def data(self) -> bytes:
         """The raw body, as Flask's ``request.data``."""
-        return self.get_data()  # type: ignore[no-any-return]
+        return self.get_data()
 
     @property
     def stream(self) -> RequestStream | IO[bytes]:

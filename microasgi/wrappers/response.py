@@ -22,7 +22,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from contextlib import suppress
 from datetime import datetime, timedelta
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import quote
 
 import anyio
@@ -246,7 +246,13 @@ class Response(SansIOResponse):
         self._sends_with_request = False
         self._body = value.encode() if isinstance(value, str) else bytes(value)
 
-    def get_data(self, as_text: bool = False) -> Any:
+    @overload
+    def get_data(self, as_text: Literal[False] = False) -> bytes: ...
+    @overload
+    def get_data(self, as_text: Literal[True]) -> str: ...
+    @overload
+    def get_data(self, as_text: bool = False) -> bytes | str: ...
+    def get_data(self, as_text: bool = False) -> bytes | str:
         """The body; a sync streamed body is consumed (and kept) to answer."""
         if self._body is None:
             if not isinstance(self._iter, Iterable):
