@@ -53,14 +53,10 @@ class RoutePlan:
         "preload",
         "preprocessors",
         "process_response",
+        "threaded",
         "view",
         "view_is_last",
-        "view_kind",
     )
-
-    # How to call the view: await it, run it in a thread, or call it directly
-    # (a generator function: calling it only creates the generator).
-    AWAIT, THREAD, DIRECT = 0, 1, 2
 
     def __init__(
         self,
@@ -91,17 +87,19 @@ class RoutePlan:
         self.view: Callable[..., Any] | None = None
         # Whether an OPTIONS request gets the automatic answer instead of the view.
         self.automatic_options = rule is not None and rule.provide_automatic_options
-        self.view_kind = self.AWAIT
+        # Whether the view runs in a worker thread: a sync view does; an async view
+        # is awaited on the loop, and a generator function called there (that only
+        # makes the generator, whose steps run in the request's thread).
+        self.threaded = False
         if rule is not None:
             # A rule may exist only for building URLs (Flask allows it): answered 500.
             view = app.view_functions.get(rule.endpoint) or _missing_view(rule.endpoint)
             self.view = view
-            if is_async_callable(view):
-                self.view_kind = self.AWAIT
-            elif inspect.isgeneratorfunction(view) or inspect.isasyncgenfunction(view):
-                self.view_kind = self.DIRECT
-            else:
-                self.view_kind = self.THREAD
+            self.threaded = not (
+                is_async_callable(view)
+                or inspect.isgeneratorfunction(view)
+                or inspect.isasyncgenfunction(view)
+            )
         # Whether no sync code is planned after a sync view (after-hooks, teardown):
         # then its thread may go back to the pool as soon as it returns.
         teardown = chain(

@@ -463,7 +463,7 @@ class Request(SansIORequest):
         if self.method not in _BODYLESS or self.scope.get("http_version") not in _HTTP1:
             return False
         for name, _ in self.scope["headers"]:
-            if name == b"content-length" or name == b"transfer-encoding":
+            if name in _BODY_FIELDS:
                 return False
         self._data = b""
         return True
@@ -714,6 +714,8 @@ class Request(SansIORequest):
 
 _HTTP1 = frozenset({"1.1", "1.0"})
 _BODYLESS = frozenset({"GET", "HEAD"})
+#: The header fields that announce a body (RFC 9112 6.3).
+_BODY_FIELDS = frozenset({b"content-length", b"transfer-encoding"})
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 #: The form limits outside an app (a Request made by hand).
 _FORM_DEFAULTS = {"MAX_FORM_MEMORY_SIZE": 500_000, "MAX_FORM_PARTS": 1_000}
