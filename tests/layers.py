@@ -31,6 +31,8 @@ LAYERS: dict[str, int] = {
     "converters": CORE,
     "sansio": CORE,
     "json.provider": CORE,
+    "signals": CORE,
+    "logging": CORE,
     "testing": TOOLS,
     "cli": TOOLS,
     "discovery": TOOLS,
