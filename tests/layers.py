@@ -37,6 +37,9 @@ LAYERS: dict[str, int] = {
     "cli": TOOLS,
     "discovery": TOOLS,
     "__init__": PUBLIC,
+    # `import flask` as the whole package (microasgi.flask_compat, and as_flask which runs it).
+    "flask_compat": PUBLIC,
+    "as_flask": PUBLIC,
 }
 
 #: Upward imports that are meant, and why (importer, imported).
