@@ -30,7 +30,6 @@ the route's rule, so the per-request work is only what the request needs.
 from __future__ import annotations
 
 import os
-import traceback
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from contextlib import AsyncExitStack, suppress
 from itertools import chain
@@ -50,6 +49,7 @@ from .bridge import (
 )
 from .commands import AppGroup
 from .ctx import AppContext, _AppCtxGlobals, made_up_request
+from .debughelpers import debug_response, explain_flask_context_error, start_watchdog, stop_watchdog
 from .exceptions import (
     BadRequest,
     BadRequestKeyError,
@@ -765,8 +765,7 @@ class MicroASGI(App):
                     exc_info=handler_exc,
                 )
         if response is None and self.debug:
-            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            response = self.response_class(text, 500, mimetype="text/plain")
+            response = debug_response(exc, ctx.request, self.response_class)
         if response is None:
             response = error_response(server_error)
         try:
@@ -803,6 +802,7 @@ class MicroASGI(App):
         """Log an unhandled exception with its traceback (override to change)."""
         where = f"{request.path} [{request.method}]" if request is not None else "?"
         location = template_location(exc)
+        explain_flask_context_error(exc)  # real Flask's request used here: say so
         if location is not None:
             where = f"{where} in {location}"
         self.logger.error("Exception on %s", where, exc_info=(type(exc), exc, exc.__traceback__))
@@ -885,6 +885,8 @@ class MicroASGI(App):
             _cv_app.reset(token)
         if gc_tuning_wanted(self.config["GC_TUNING"], self.testing):
             tune_gc()
+        if self.debug:
+            start_watchdog(self)  # async views that block the loop get a warning
 
     async def shutdown(self) -> None:
         """Finish ``while_serving`` generators (last first), run ``after_serving``, then end
@@ -905,6 +907,7 @@ class MicroASGI(App):
             _cv_app.reset(token)
             self._started = False
             self._workers.shutdown()
+            stop_watchdog(self)
 
     async def _handle_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = await receive()

@@ -25,7 +25,7 @@ from ..config import DEFAULT_CONFIG, Config, ConfigAttribute
 from ..json.provider import DefaultJSONProvider, JSONProvider
 from ..routing import BuildError, Map, Rule
 from ..typing import ASGIApp, RouteCallable
-from .blueprints import Blueprint, blueprint_chain
+from .blueprints import Blueprint, blueprint_chain, check_blueprint
 from .scaffold import F, Scaffold, get_root_path, is_async_callable, registering, setupmethod
 
 if TYPE_CHECKING:
@@ -379,6 +379,7 @@ class App(Scaffold):
     def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
         """Register a blueprint: ``url_prefix=``, ``name=`` (to register it twice),
         ``url_defaults=``, ``cli_group=`` override the blueprint's own settings."""
+        check_blueprint(blueprint)
         blueprint.register(self, options)
 
     @setupmethod

@@ -34,6 +34,27 @@ DeferredSetupFunction = Callable[["BlueprintSetupState"], None]
 _sentinel: Any = object()
 
 
+def check_blueprint(blueprint: object) -> None:
+    """Refuse real Flask's ``Blueprint`` (code half-ported from Flask) with a ``TypeError``
+    that names the import to change."""
+    if isinstance(blueprint, Blueprint):
+        return
+    flask_class = next(
+        (cls for cls in type(blueprint).__mro__ if cls.__module__.partition(".")[0] == "flask"),
+        None,
+    )
+    if flask_class is not None:
+        raise TypeError(
+            f"register_blueprint() got a Flask blueprint"
+            f" ({getattr(blueprint, 'name', '?')!r}, a {flask_class.__module__}."
+            f"{flask_class.__qualname__}); a microasgi app needs microasgi's Blueprint."
+            " Where the blueprint is made, change `from flask import Blueprint` to"
+            " `from microasgi import Blueprint`; for code you cannot change, make"
+            " `import flask` mean microasgi: `import microasgi.as_flask` first thing in the"
+            " app (see docs/migrating.md)."
+        )
+
+
 class BlueprintSetupState:
     """How one registration of a blueprint is applied to the app (prefix, name, defaults)."""
 
@@ -173,6 +194,7 @@ class Blueprint(Scaffold):
     @setupmethod
     def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
         """Nest ``blueprint`` in this one: its endpoints become ``this.child.view``."""
+        check_blueprint(blueprint)
         if blueprint is self:
             raise ValueError("Cannot register a blueprint on itself.")
         self._blueprints.append((blueprint, options))
