@@ -50,6 +50,7 @@ from .bridge import (
 from .commands import AppGroup
 from .ctx import AppContext, _AppCtxGlobals, made_up_request
 from .debughelpers import debug_response, explain_flask_context_error, start_watchdog, stop_watchdog
+from .devserver import run_app
 from .exceptions import (
     BadRequest,
     BadRequestKeyError,
@@ -950,18 +951,43 @@ class MicroASGI(App):
         host: str | None = None,
         port: int | None = None,
         debug: bool | None = None,
+        load_dotenv: bool = True,
+        *,
+        use_reloader: bool | None = None,
+        threaded: bool = True,
+        processes: int = 1,
+        ssl_context: Any = None,
         **options: Any,
     ) -> None:
-        """Serve with uvicorn (development; use ``microasgi run`` or uvicorn itself in production).
+        """Serve with uvicorn, as Flask's ``run`` serves with Werkzeug: for development (in
+        production, ``microasgi run`` or an ASGI server). Flask's arguments:
 
-        Defaults: ``127.0.0.1:5000``, as Flask. Other keyword arguments go to ``uvicorn.run``.
+        - ``host``, ``port``: default to ``SERVER_NAME``'s, else ``127.0.0.1:5000``;
+        - ``debug``: sets :attr:`debug` (and uvicorn's log level);
+        - ``load_dotenv``: first read ``.flaskenv`` and ``.env`` (and ``MICROASGI_DEBUG`` or
+          ``FLASK_DEBUG`` from them); ``MICROASGI_SKIP_DOTENV=1`` skips them too;
+        - ``use_reloader`` (on in debug mode) and ``processes``: uvicorn's reloader and
+          workers, which import the app by name in new processes, so the app must be an
+          attribute of its module (or of the script); otherwise there is one process;
+        - ``ssl_context``: a ``(certfile, keyfile)`` pair (not an ``ssl.SSLContext``);
+        - ``threaded``, ``use_debugger``, ``extra_files``, ...: mapped where uvicorn has a
+          counterpart, else named in one warning (docs/cli.md has the table).
+
+        uvicorn's own keywords (``workers``, ``proxy_headers``, ...) go to ``uvicorn.run``.
+        Under the ``microasgi`` command a call to ``run`` returns at once.
         """
-        import uvicorn
-
-        if debug is not None:
-            self.debug = debug
-        options.setdefault("log_level", "debug" if self.debug else "info")
-        uvicorn.run(self, host=host or "127.0.0.1", port=port or 5000, **options)
+        run_app(
+            self,
+            host,
+            port,
+            debug,
+            load_dotenv,
+            use_reloader=use_reloader,
+            threaded=threaded,
+            processes=processes,
+            ssl_context=ssl_context,
+            **options,
+        )
 
     def test_client(self, use_cookies: bool = True, **kwargs: Any) -> TestClient:
         """A Flask-style synchronous test client (see :mod:`microasgi.testing`)."""

@@ -188,11 +188,13 @@ class App(Scaffold):
     def make_config(self, instance_relative: bool = False) -> Config:
         """A ``config_class`` of ``default_config`` at the root path (instance path if asked).
 
-        ``DEBUG`` comes from the ``MICROASGI_DEBUG`` environment variable.
+        ``DEBUG`` comes from the ``MICROASGI_DEBUG`` environment variable, else Flask's
+        ``FLASK_DEBUG`` (as ``microasgi.devserver.get_debug_flag`` reads them).
         """
         root = self.instance_path if instance_relative else self.root_path
         defaults = dict(self.default_config)
-        defaults["DEBUG"] = os.environ.get("MICROASGI_DEBUG", "").lower() in ("1", "true", "yes")
+        flag = os.environ.get("MICROASGI_DEBUG") or os.environ.get("FLASK_DEBUG") or ""
+        defaults["DEBUG"] = flag.lower() in ("1", "true", "yes", "on")
         return self.config_class(root, defaults)
 
     def auto_find_instance_path(self) -> str:
