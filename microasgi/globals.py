@@ -4,19 +4,38 @@ Each is a proxy over one :class:`contextvars.ContextVar` holding the current
 :class:`~microasgi.ctx.AppContext`, so every request (an ASGI task, and the
 worker threads and tasks it starts, which copy its context) sees only its own
 values.
+
+Flask keeps two context variables, ``_cv_app`` and ``_cv_request``, and code
+written for Flask reads them (``_cv_request.get(None)``, ``request_ctx.session``,
+``app_ctx.g``). Here one context object carries both the app and the request,
+so ``_cv_request`` reads through ``_cv_app`` and ``request_ctx`` is the current
+context when it has a request: a request sets one context variable, not two.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from contextvars import ContextVar, Token
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
+
+from werkzeug.local import LocalProxy as _WerkzeugLocalProxy
 
 if TYPE_CHECKING:
     from .ctx import AppContext, _AppCtxGlobals
     from .sansio.app import App
     from .sessions import SessionMixin
     from .wrappers.request import Request
+
+__all__ = [
+    "LocalProxy",
+    "app_ctx",
+    "current_app",
+    "g",
+    "request",
+    "request_ctx",
+    "session",
+    "websocket",
+]
 
 T = TypeVar("T")
 
@@ -42,88 +61,121 @@ Working outside of websocket context.
 `websocket` is only available inside a handler registered with
 @app.websocket(...) and the hooks that run for it."""
 
+_unset: Any = object()
 
-class LocalProxy(Generic[T]):
-    """Forwards every operation to the object ``getter()`` returns right now."""
 
-    __slots__ = ("_get",)
+class LocalProxy(_WerkzeugLocalProxy[T]):
+    """Forwards every operation to the object ``getter()`` returns right now.
+
+    Werkzeug's :class:`~werkzeug.local.LocalProxy` (so ``isinstance`` checks,
+    ``__class__``, operators and ``_get_current_object()`` behave as in Flask),
+    with the operations views use most made direct: Werkzeug's generic lookup
+    costs about twice as much per attribute.
+    """
+
+    __slots__ = ()
 
     def __init__(self, getter: Callable[[], T]) -> None:
-        object.__setattr__(self, "_get", getter)
-
-    def _get_current_object(self) -> T:
-        """The real object behind the proxy (to pass it to another task or thread)."""
-        return self._get()  # type: ignore[no-any-return]
+        super().__init__(getter)
+        # Werkzeug wraps a getter in a closure that only calls it: call it directly.
+        object.__setattr__(self, "_get_current_object", getter)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._get(), name)
+        return getattr(self._get_current_object(), name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._get(), name, value)
-
-    def __delattr__(self, name: str) -> None:
-        delattr(self._get(), name)
+        setattr(self._get_current_object(), name, value)
 
     def __getitem__(self, key: Any) -> Any:
-        return self._get()[key]
+        return self._get_current_object()[key]  # type: ignore[index]
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._get()[key] = value
-
-    def __delitem__(self, key: Any) -> None:
-        del self._get()[key]
+        self._get_current_object()[key] = value  # type: ignore[index]
 
     def __contains__(self, item: Any) -> bool:
-        return item in self._get()
+        return item in self._get_current_object()  # type: ignore[operator]
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._get())
-
-    def __aiter__(self) -> Any:
-        return self._get().__aiter__()
+        return iter(cast(Any, self._get_current_object()))
 
     def __len__(self) -> int:
-        return len(self._get())
+        return len(cast(Any, self._get_current_object()))
 
     def __bool__(self) -> bool:
         try:
-            return bool(self._get())
-        except RuntimeError:
+            return bool(self._get_current_object())
+        except RuntimeError:  # unbound: false, as Werkzeug's
             return False
 
-    def __eq__(self, other: object) -> bool:
-        return self._get() == other  # type: ignore[no-any-return]
 
-    def __ne__(self, other: object) -> bool:
-        return self._get() != other  # type: ignore[no-any-return]
+class _RequestContextVar:
+    """Flask's ``_cv_request``, read through ``_cv_app``.
 
-    __hash__ = None  # type: ignore[assignment]
+    ``get()`` returns the current context when it carries a request (the same
+    object ``_cv_app.get()`` returns), else the default, else raises
+    ``LookupError``, as a :class:`~contextvars.ContextVar` does. ``set`` and
+    ``reset`` act on ``_cv_app``: setting a request context here makes it the
+    app context too, since one object is both.
+    """
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._get()(*args, **kwargs)
+    __slots__ = ()
+
+    name = "microasgi.request_ctx"
+
+    @overload
+    def get(self) -> AppContext: ...
+    @overload
+    def get(self, default: T) -> AppContext | T: ...
+    def get(self, default: Any = _unset) -> Any:
+        """The current request context, else ``default`` (``LookupError`` without one)."""
+        ctx = _cv_app.get(None)
+        if ctx is not None and ctx.request is not None:
+            return ctx
+        if default is _unset:
+            raise LookupError(self)
+        return default
+
+    def set(self, value: AppContext) -> Token[AppContext]:
+        """Make ``value`` the current context; reset it with the returned token."""
+        return _cv_app.set(value)
+
+    def reset(self, token: Token[AppContext]) -> None:
+        """Undo the :meth:`set` that returned ``token``."""
+        _cv_app.reset(token)
 
     def __repr__(self) -> str:
-        try:
-            return repr(self._get())
-        except RuntimeError:
-            return f"<{type(self).__name__} unbound>"
+        return f"<{type(self).__name__} name={self.name!r}>"
 
-    def __str__(self) -> str:
-        return str(self._get())
+
+_cv_request = _RequestContextVar()
+
+
+def _find_app_ctx() -> AppContext:
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        raise RuntimeError(_NO_APP)
+    return ctx
 
 
 def _find_app() -> App:
-    try:
-        return _cv_app.get().app
-    except LookupError:
-        raise RuntimeError(_NO_APP) from None
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        raise RuntimeError(_NO_APP)
+    return ctx.app
 
 
 def _find_g() -> _AppCtxGlobals:
-    try:
-        return _cv_app.get().g
-    except LookupError:
-        raise RuntimeError(_NO_APP) from None
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        raise RuntimeError(_NO_APP)
+    return ctx.g
+
+
+def _find_request_ctx() -> AppContext:
+    ctx = _cv_app.get(None)
+    if ctx is None or ctx.request is None:
+        raise RuntimeError(_NO_REQUEST)
+    return ctx
 
 
 def _find_request() -> Request:
@@ -149,6 +201,11 @@ def _find_session() -> SessionMixin:
     return ctx.session  # raises the same outside a request
 
 
+#: The current :class:`~microasgi.ctx.AppContext` (Flask's ``app_ctx``).
+app_ctx: AppContext = cast("AppContext", LocalProxy(_find_app_ctx))
+#: The current context when it carries a request (Flask's ``request_ctx``): it has
+#: ``request``, ``session``, ``app``, ``g`` and ``flashes``.
+request_ctx: AppContext = cast("AppContext", LocalProxy(_find_request_ctx))
 current_app: App = cast("App", LocalProxy(_find_app))
 g: _AppCtxGlobals = cast("_AppCtxGlobals", LocalProxy(_find_g))
 request: Request = cast("Request", LocalProxy(_find_request))
