@@ -14,18 +14,14 @@ A different store (server-side, in a database) is a subclass of
 from __future__ import annotations
 
 import hashlib
-import json
-from base64 import b64decode, b64encode
 from collections.abc import MutableMapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from markupsafe import Markup
-from werkzeug.http import http_date, parse_date
+from werkzeug.datastructures import CallbackDict as CallbackDict
 
-from .json import dumps as _json_dumps
+from .json.tag import TaggedJSONSerializer
 
 if TYPE_CHECKING:
     from .sansio.app import App
@@ -124,6 +120,8 @@ class SessionInterface:
     """
 
     null_session_class = NullSession
+    #: Flask's flag for stores that pickle the session (not the cookie: JSON).
+    pickle_based = False
 
     def make_null_session(self, app: App) -> NullSession:
         """A new ``null_session_class``, used when :meth:`open_session` returns ``None``."""
@@ -182,66 +180,9 @@ class SessionInterface:
         raise NotImplementedError()
 
 
-class TaggedJSONSerializer:
-    """The session's JSON: round-trips tuples, bytes, ``Markup``, ``UUID`` and datetimes.
-
-    The format is Flask's (a one-key object such as ``{" t": [...]}`` marks a
-    tagged value), so a cookie written by a Flask app with the same secret
-    key opens unchanged after a port.
-    """
-
-    def _tag(self, value: Any) -> Any:
-        if isinstance(value, tuple):
-            return {" t": [self._tag(item) for item in value]}
-        if isinstance(value, bytes):
-            return {" b": b64encode(value).decode("ascii")}
-        if isinstance(value, Markup) or (hasattr(value, "__html__") and not isinstance(value, str)):
-            return {" m": str(value.__html__())}
-        if isinstance(value, UUID):
-            return {" u": value.hex}
-        if isinstance(value, datetime):
-            return {" d": http_date(value)}
-        if isinstance(value, dict):
-            if len(value) == 1:
-                ((key, item),) = value.items()
-                if key in _TAGS:
-                    # A plain dict that looks like a tag: mark its key so it is not mistaken.
-                    return {" di": {f"{key}__": self._tag(item)}}
-            return {key: self._tag(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self._tag(item) for item in value]
-        return value
-
-    @staticmethod
-    def _untag(obj: dict[str, Any]) -> Any:
-        if len(obj) != 1:
-            return obj
-        ((key, value),) = obj.items()
-        if key == " t":
-            return tuple(value)
-        if key == " b":
-            return b64decode(value)
-        if key == " m":
-            return Markup(value)
-        if key == " u":
-            return UUID(value)
-        if key == " d":
-            return parse_date(value)
-        if key == " di":
-            ((inner_key, inner_value),) = value.items()
-            return {inner_key[:-2]: inner_value}
-        return obj
-
-    def dumps(self, value: Any) -> str:
-        """``value`` as compact JSON, with the types JSON lacks tagged."""
-        return _json_dumps(self._tag(value), separators=(",", ":"))
-
-    def loads(self, value: str | bytes) -> Any:
-        """Parse JSON written by :meth:`dumps`, restoring the tagged types."""
-        return json.loads(value, object_hook=self._untag)
-
-
-_TAGS = frozenset({" t", " b", " m", " u", " d", " di"})
+#: The serializer of the default session cookie: Flask's tagged JSON, so a cookie
+#: written by a Flask app with the same secret key opens unchanged after a port.
+session_json_serializer = TaggedJSONSerializer()
 
 
 class SecureCookieSessionInterface(SessionInterface):
@@ -250,7 +191,7 @@ class SecureCookieSessionInterface(SessionInterface):
     salt = "cookie-session"
     digest_method = staticmethod(hashlib.sha1)
     key_derivation = "hmac"
-    serializer = TaggedJSONSerializer()
+    serializer = session_json_serializer
     session_class = SecureCookieSession
 
     def get_signing_serializer(self, app: App) -> URLSafeTimedSerializer | None:
