@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -19,7 +19,10 @@ import anyio
 from werkzeug.test import EnvironBuilder
 
 from .bridge import release_request_thread
+from .exceptions import HTTPException as HTTPException
 from .globals import _NO_REQUEST, _cv_app
+from .globals import _cv_request as _cv_request
+from .signals import appcontext_popped, appcontext_pushed
 
 if TYPE_CHECKING:
     from .sansio.app import App
@@ -101,6 +104,9 @@ class AppContext:
     ``with app.test_request_context(...):`` one with a made-up request. The
     session is opened on first use, so a request that never touches it pays
     nothing for it.
+
+    Code written for Flask's request context finds what it holds under Flask's
+    names: ``request``, ``session``, ``app``, ``g``, ``flashes``.
     """
 
     __slots__ = ("__dict__", "app", "request")
@@ -114,6 +120,9 @@ class AppContext:
     _queue_refused = False  # SYNC_QUEUE_LIMIT turned it away once: later calls wait
     _after_request_functions: list[Callable[[Response], Any]] | None = None
     _tokens: list[Token[AppContext]] | None = None  # only pushed contexts need it
+    #: The messages :func:`~microasgi.get_flashed_messages` took from the session in
+    #: this request (``None`` until it first runs), as in Flask's request context.
+    flashes: list[tuple[str, str]] | None = None
 
     def __init__(self, app: App, request: Request | None = None, websocket: Any = None) -> None:
         self.app = app
@@ -152,14 +161,33 @@ class AppContext:
     def session(self, value: SessionMixin) -> None:
         self._session = value
 
+    def copy(self) -> AppContext:
+        """A new context with the same app, request, session and ``g``, to push in
+        another task or thread (what :func:`copy_current_request_context` does)."""
+        ctx = AppContext(self.app, self.request, self.websocket)
+        ctx._session = self._session
+        ctx._g = self._g
+        return ctx
+
     def push(self) -> None:
-        """Make this context current (it may be pushed again while it is)."""
+        """Make this context current (it may be pushed again while it is).
+
+        Sends ``appcontext_pushed`` (sender: the app), as Flask does.
+        """
+        self._push()
+        if appcontext_pushed.receivers:
+            appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
+
+    def _push(self) -> None:
         if self._tokens is None:
             self._tokens = []
         self._tokens.append(_cv_app.set(self))
 
     def pop(self, exc: BaseException | None = None) -> None:
-        """Undo one :meth:`push`; the last one runs the teardown hooks first."""
+        """Undo one :meth:`push`; the last one runs the teardown hooks first.
+
+        Then sends ``appcontext_popped`` (sender: the app), as Flask does.
+        """
         tokens = self._tokens
         assert tokens, "pop() without push()"
         try:
@@ -173,9 +201,15 @@ class AppContext:
             if len(tokens) == 1:
                 self._release()
             _cv_app.reset(tokens.pop())
+        if appcontext_popped.receivers:
+            appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
 
     async def apop(self, exc: BaseException | None = None) -> None:
-        """:meth:`pop` for ``async with``: async teardown hooks are awaited."""
+        """:meth:`pop` for ``async with``: async teardown hooks are awaited.
+
+        ``appcontext_popped`` is sent as by :meth:`pop`: sync receivers run here,
+        on the event loop, and async ones are awaited.
+        """
         tokens = self._tokens
         assert tokens, "pop() without push()"
         try:
@@ -187,6 +221,8 @@ class AppContext:
             if len(tokens) == 1:
                 self._release()
             _cv_app.reset(tokens.pop())
+        if appcontext_popped.receivers:
+            await appcontext_popped.send_async(self.app, _sync_wrapper=_as_async)
 
     def _release(self) -> None:
         release_request_thread(self)
@@ -203,13 +239,25 @@ class AppContext:
         self.pop(exc)
 
     async def __aenter__(self) -> AppContext:
-        self.push()
+        self._push()
+        if appcontext_pushed.receivers:
+            # On the event loop: async receivers are awaited, sync ones called here.
+            await appcontext_pushed.send_async(self.app, _sync_wrapper=_as_async)
         return self
 
     async def __aexit__(
         self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.apop(exc)
+
+
+def _as_async(func: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """A sync signal receiver as a coroutine function, for ``send_async`` on the loop."""
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return call
 
 
 #: Flask's name for an app context with a request (Flask 3.2 merged the two, as here).

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal, overload
 
 from .globals import _cv_app
+from .signals import message_flashed
 
 if TYPE_CHECKING:
     from .ctx import AppContext
@@ -37,12 +38,18 @@ def flash(message: str, category: str = "message") -> None:
     """Store ``message`` for the next request: ``flash("Saved", "info")``.
 
     Categories are free-form strings; ``"message"``, ``"error"``, ``"info"``
-    and ``"warning"`` are usual.
+    and ``"warning"`` are usual. Sends ``message_flashed`` (sender: the app;
+    ``message``, ``category``), as Flask does.
     """
     ctx, _request = _request_context("flash")
     session = ctx.session
     # Assigning (not appending in place) is what marks the session modified.
     session[_KEY] = [*session.get(_KEY, ()), (category, message)]
+    if message_flashed.receivers:
+        app = ctx.app
+        message_flashed.send(
+            app, _async_wrapper=app.ensure_sync, message=message, category=category
+        )
 
 
 @overload
@@ -67,14 +74,13 @@ def get_flashed_messages(
     ``(category, message)`` pairs; ``category_filter=["error"]`` keeps only
     those categories.
     """
-    ctx, request = _request_context("get_flashed_messages")
-    flashes: list[tuple[str, str]] | None = request.__dict__.get(_KEY)
+    ctx, _request = _request_context("get_flashed_messages")
+    flashes = ctx.flashes
     if flashes is None:
         session = ctx.session
         stored = session.pop(_KEY) if _KEY in session else ()
         # A custom session store may give lists back where tuples went in.
-        flashes = [(category, message) for category, message in stored]
-        request.__dict__[_KEY] = flashes
+        flashes = ctx.flashes = [(category, message) for category, message in stored]
     if category_filter:
         wanted = {category_filter} if isinstance(category_filter, str) else set(category_filter)
         flashes = [item for item in flashes if item[0] in wanted]

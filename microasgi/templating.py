@@ -8,7 +8,13 @@ and ``get_flashed_messages``, plus what the context processors return.
 
 Rendering is synchronous, as in Flask: call it from a ``def`` view (run in a
 worker thread) or an ``async def`` view alike. Jinja2 itself is imported only
-when the first template is needed.
+when the first template is needed (Jinja2's ``Environment``, ``BaseLoader``,
+``Template`` and ``TemplateNotFound`` are importable from here, as from
+Flask's module, and load it then).
+
+Each render sends ``before_render_template`` and then ``template_rendered``
+(sender: the app; ``template``, ``context``), as Flask does; a streamed
+template sends the second once its last piece is produced.
 """
 
 from __future__ import annotations
@@ -18,8 +24,12 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
+from .ctx import stream_with_context as stream_with_context
 from .flashing import get_flashed_messages
 from .globals import _cv_app, g, request, session
+from .globals import _cv_request as _cv_request
+from .globals import current_app as current_app
+from .signals import before_render_template, template_rendered
 
 if TYPE_CHECKING:
     import jinja2
@@ -66,13 +76,24 @@ def create_environment(app: App) -> jinja2.Environment:
     return env
 
 
+_FROM_JINJA2 = {
+    "BaseEnvironment": "Environment",
+    "BaseLoader": "BaseLoader",
+    "Template": "Template",
+    "TemplateNotFound": "TemplateNotFound",
+}
+
+
 def __getattr__(name: str) -> Any:
-    # Flask's `templating.Environment` and `DispatchingJinjaLoader`, without importing
-    # Jinja2 until someone asks for them.
+    # The names Flask's module has, without importing Jinja2 until someone asks for them.
     if name in ("Environment", "DispatchingJinjaLoader"):
         from . import _jinja
 
         return getattr(_jinja, name)
+    if name in _FROM_JINJA2:
+        import jinja2
+
+        return getattr(jinja2, _FROM_JINJA2[name])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -129,6 +150,37 @@ def _env(app: App) -> jinja2.Environment:
     return app.jinja_env
 
 
+def _render(app: App, template: jinja2.Template, context: dict[str, Any]) -> str:
+    app.update_template_context(context)
+    if before_render_template.receivers:
+        before_render_template.send(
+            app, _async_wrapper=app.ensure_sync, template=template, context=context
+        )
+    rv = template.render(context)
+    if template_rendered.receivers:
+        template_rendered.send(
+            app, _async_wrapper=app.ensure_sync, template=template, context=context
+        )
+    return rv
+
+
+def _stream(app: App, template: jinja2.Template, context: dict[str, Any]) -> Iterator[str]:
+    app.update_template_context(context)
+    if before_render_template.receivers:
+        before_render_template.send(
+            app, _async_wrapper=app.ensure_sync, template=template, context=context
+        )
+
+    def generate() -> Iterator[str]:
+        yield from template.generate(context)
+        if template_rendered.receivers:
+            template_rendered.send(
+                app, _async_wrapper=app.ensure_sync, template=template, context=context
+            )
+
+    return generate()
+
+
 def render_template(template_name_or_list: TemplateNames, **context: Any) -> str:
     """Render a template from the templates folders with ``context`` as variables.
 
@@ -136,17 +188,13 @@ def render_template(template_name_or_list: TemplateNames, **context: Any) -> str
     template that exists is used.
     """
     app = _app("render_template")
-    template = _env(app).get_or_select_template(template_name_or_list)
-    app.update_template_context(context)
-    return template.render(context)
+    return _render(app, _env(app).get_or_select_template(template_name_or_list), context)
 
 
 def render_template_string(source: str, **context: Any) -> str:
     """Render the template source ``source`` (autoescaped) with ``context`` as variables."""
     app = _app("render_template_string")
-    template = _env(app).from_string(source)
-    app.update_template_context(context)
-    return template.render(context)
+    return _render(app, _env(app).from_string(source), context)
 
 
 def stream_template(template_name_or_list: TemplateNames, **context: Any) -> Iterator[str]:
@@ -155,17 +203,13 @@ def stream_template(template_name_or_list: TemplateNames, **context: Any) -> Ite
     ``request``, ``session`` and ``g`` stay usable while the response is sent.
     """
     app = _app("stream_template")
-    template = _env(app).get_or_select_template(template_name_or_list)
-    app.update_template_context(context)
-    return template.generate(context)
+    return _stream(app, _env(app).get_or_select_template(template_name_or_list), context)
 
 
 def stream_template_string(source: str, **context: Any) -> Iterator[str]:
     """:func:`stream_template` for template source given as a string."""
     app = _app("stream_template_string")
-    template = _env(app).from_string(source)
-    app.update_template_context(context)
-    return template.generate(context)
+    return _stream(app, _env(app).from_string(source), context)
 
 
 def get_template_attribute(template_name: str, attribute: str) -> Any:
