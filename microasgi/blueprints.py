@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .commands import AppGroup
 from .files import FileResponse, send_file_max_age, send_static_file
+from .files import send_from_directory as send_from_directory
 from .globals import current_app
 from .sansio.blueprints import Blueprint as SansioBlueprint
 from .sansio.blueprints import BlueprintSetupState

@@ -20,6 +20,10 @@ from collections.abc import Callable, Mapping, MutableMapping
 from datetime import timedelta
 from typing import IO, Any, Generic, Protocol, TypeVar, overload
 
+# Flask's config module has Werkzeug's import_string; ours resolves names itself
+# (`_import_string`), with messages that say what is missing.
+from werkzeug.utils import import_string as import_string
+
 __all__ = ["DEFAULT_CONFIG", "Config", "ConfigAttribute"]
 
 T = TypeVar("T")

@@ -11,10 +11,12 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .bridge import run_in_request_thread
+from .globals import current_app as current_app
 from .globals import request
 from .sansio.scaffold import is_async_callable
 
-_HTTP_METHODS = frozenset({"get", "post", "head", "options", "delete", "put", "trace", "patch"})
+#: The method names a :class:`MethodView` looks for, as Flask's.
+http_method_funcs = frozenset({"get", "post", "head", "options", "delete", "put", "trace", "patch"})
 
 
 class View:
@@ -96,7 +98,7 @@ class MethodView(View):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "methods" not in cls.__dict__:
-            methods = {name.upper() for name in _HTTP_METHODS if hasattr(cls, name)}
+            methods = {name.upper() for name in http_method_funcs if hasattr(cls, name)}
             for base in cls.__bases__:
                 methods.update(getattr(base, "methods", None) or ())
             if methods:

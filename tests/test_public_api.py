@@ -15,6 +15,10 @@ EXPECTED = {
     "Blueprint", "flash", "get_flashed_messages", "get_template_attribute", "render_template",
     "render_template_string", "stream_template", "stream_template_string", "send_file",
     "send_from_directory", "WSGIApp", "ProxyFix",
+    # Flask's signals, and blinker's Namespace for an extension's own.
+    "Namespace", "appcontext_popped", "appcontext_pushed", "appcontext_tearing_down",
+    "before_render_template", "got_request_exception", "message_flashed", "request_finished",
+    "request_started", "request_tearing_down", "template_rendered",
 }  # fmt: skip
 
 
