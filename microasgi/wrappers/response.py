@@ -69,7 +69,14 @@ class Response(SansIOResponse):
     default_status = 200
     default_mimetype: str | None = "text/html"
 
-    __slots__ = ("_body", "_raw", "status_code")
+    # No __slots__: all state lives in the instance __dict__, as on Werkzeug's
+    # response, so code that copies it (Flask-Caching's CachedResponse assigns
+    # one response's __dict__ to another) copies the whole response.
+    _body: bytes | None
+    _raw: list[tuple[bytes, bytes]]
+    #: A plain attribute (Werkzeug's is a property over ``status``, and ours is the
+    #: other way round: the code is what is stored).
+    status_code: int = 200
 
     # Set per instance only when they differ (most responses never do).
     _headers: Headers | None = None  # made from _raw on first use; then the headers
