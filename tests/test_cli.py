@@ -25,6 +25,8 @@ from microasgi.cli import (
     NoAppException,
     ScriptInfo,
     cli,
+    find_app_by_string,
+    find_best_app,
     locate_app,
     prepare_import,
     with_appcontext,
@@ -68,6 +70,22 @@ def debug():
 """
 
 
+#: Variables the commands read or set: unset for each test, and put back after.
+ENVIRONMENT = (
+    "MICROASGI_APP",
+    "MICROASGI_DEBUG",
+    "MICROASGI_RUN",
+    "MICROASGI_RUN_FROM_CLI",
+    "MICROASGI_SKIP_DOTENV",
+    "FLASK_APP",
+    "FLASK_DEBUG",
+    "FLASK_SKIP_DOTENV",
+    "PYTHONSTARTUP",
+    "DOTENV_VALUE",
+    "FLASKENV_VALUE",
+)
+
+
 def _unset(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     # setenv first, so that undoing also removes a value the test's code set.
     monkeypatch.setenv(name, "")
@@ -77,15 +95,8 @@ def _unset(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
 @pytest.fixture(autouse=True)
 def project(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """A clean project folder as the current directory; new modules are forgotten after."""
-    outer = [name for name in os.environ if name.startswith("MICROASGI_")]
-    for name in {
-        *outer,
-        "MICROASGI_APP",
-        "MICROASGI_DEBUG",
-        "MICROASGI_RUN",
-        "PYTHONSTARTUP",
-        "DOTENV_VALUE",
-    }:
+    outer = [name for name in os.environ if name.startswith(("MICROASGI_", "FLASK_"))]
+    for name in {*outer, *ENVIRONMENT}:
         _unset(monkeypatch, name)
     monkeypatch.syspath_prepend(str(tmp_path))  # restores sys.path afterwards
     monkeypatch.chdir(tmp_path)
@@ -280,8 +291,8 @@ def test_nothing_to_find(project: Path) -> None:
         ScriptInfo().load_app()
     assert info.value.format_message() == (
         "Could not locate a microasgi application. Use the 'microasgi --app' option,"
-        " 'MICROASGI_APP' environment variable, or an 'asgi.py' or 'app.py' file in the"
-        " current directory."
+        " 'MICROASGI_APP' (or 'FLASK_APP') environment variable, or an 'asgi.py' or 'app.py'"
+        " file in the current directory."
     )
     result = invoke(["routes"])
     assert result.exit_code == 2
@@ -303,6 +314,101 @@ def test_app_option_and_environment_variable(
     assert invoke(["-A", "cmds", "hello"]).output == "hello from cmds\n"
     monkeypatch.setenv("MICROASGI_APP", "cmds")
     assert invoke(["hello"]).output == "hello from cmds\n"
+
+
+REAL_FLASK = """
+from flask import Flask
+
+app = Flask(__name__)
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "spec", "where"),
+    [
+        (REAL_FLASK, "realflask", "'realflask:app'"),
+        (REAL_FLASK, "realflask:app", "'realflask:app'"),
+        (REAL_FLASK.replace("app =", "web ="), "realflask", "'realflask:web'"),
+        (
+            "import flask\nclass Mine(flask.Flask):\n    pass\nmine = Mine(__name__)\n",
+            "realflask",
+            "'realflask:mine'",
+        ),
+        (
+            "from flask import Flask\ndef create_app():\n    return Flask(__name__)\n",
+            "realflask:create_app",
+            "What 'realflask:create_app' returned",
+        ),
+    ],
+)
+def test_a_real_flask_app_is_refused_with_the_import_to_change(
+    project: Path, source: str, spec: str, where: str
+) -> None:
+    write(project / "realflask.py", source)
+    with pytest.raises(NoAppException) as info:
+        ScriptInfo(spec).load_app()
+    message = info.value.format_message()
+    assert message.startswith(f"{where} is a Flask application (flask.Flask)")
+    assert "'from flask import Flask' -> 'from microasgi import Flask'" in message
+    assert "the flask opt-in (docs/migrating.md): 'import microasgi.as_flask'" in message
+    result = invoke(["--app", spec, "routes"])
+    assert result.exit_code == 2
+    assert "from microasgi import Flask" in result.output
+
+
+def test_a_real_flask_app_from_a_create_app_callback() -> None:
+    import flask
+
+    with pytest.raises(NoAppException, match="What the create_app callback returned is a Flask"):
+        ScriptInfo(create_app=lambda: flask.Flask("real")).load_app()  # type: ignore[arg-type,return-value]
+
+
+def test_flask_discovery_names(project: Path) -> None:
+    write(project / "hello.py", HELLO)
+    write(project / "fact.py", FACTORY)
+    hello, fact = importlib.import_module("hello"), importlib.import_module("fact")
+    assert find_best_app(hello) is hello.app
+    assert find_best_app(fact).config["FROM_FACTORY"] == ("factory", False)
+    assert find_app_by_string(hello, "app") is hello.app
+    assert find_app_by_string(fact, "create_app('x')").config["FROM_FACTORY"] == ("x", False)
+    assert locate_app("no_such_module_xyz", None, raise_if_not_found=False) is None
+    with pytest.raises(NoAppException, match="Could not import 'no_such_module_xyz'"):
+        locate_app("no_such_module_xyz")
+    # A module that exists but fails to import is an error either way.
+    write(project / "broken.py", "import not_a_real_dependency_xyz\n")
+    with pytest.raises(NoAppException, match="While importing 'broken'"):
+        locate_app("broken", raise_if_not_found=False)
+
+
+def test_flask_cli_names_take_flasks_arguments() -> None:
+    """What extensions and scripts call in ``flask.cli`` takes the same arguments here."""
+    import inspect
+
+    import flask.cli
+
+    import microasgi.cli
+
+    names = [
+        "find_best_app",
+        "find_app_by_string",
+        "prepare_import",
+        "locate_app",
+        "get_version",
+        "with_appcontext",
+        "load_dotenv",
+        "show_server_banner",
+    ]
+    for name in names:
+        ours = inspect.signature(getattr(microasgi.cli, name)).parameters
+        theirs = inspect.signature(getattr(flask.cli, name)).parameters
+        assert list(ours) == list(theirs), name
+    for name in ("ScriptInfo", "FlaskGroup", "AppGroup"):
+        ours = inspect.signature(getattr(microasgi.cli, name)).parameters
+        theirs = inspect.signature(getattr(flask.cli, name)).parameters
+        assert list(ours) == list(theirs), name
+    assert microasgi.cli.FlaskGroup is MicroASGIGroup
+    assert microasgi.cli.pass_script_info is not None
+    assert isinstance(microasgi.cli.version_option, click.Option)
 
 
 # -- app commands ------------------------------------------------------------------------
@@ -392,6 +498,16 @@ def test_help_lists_app_commands(project: Path, monkeypatch: pytest.MonkeyPatch)
     assert "  hello" in result.output
 
 
+def test_help_alone_reads_the_app_from_the_environment(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(project / "cmds.py", COMMANDS)
+    monkeypatch.setenv("MICROASGI_APP", "cmds")
+    result = invoke(["--help"])
+    assert result.exit_code == 0
+    assert "  hello" in result.output
+
+
 def test_help_survives_an_app_that_fails_to_load(project: Path) -> None:
     write(project / "broken.py", "import not_a_real_dependency_xyz\n")
     result = invoke(["--app", "broken", "--help"])
@@ -451,12 +567,78 @@ def env():
     assert result.output == "from-file\n"
 
 
-def test_env_file_without_python_dotenv(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(project / "settings.env", "DOTENV_VALUE=1\n")
-    monkeypatch.setitem(sys.modules, "dotenv", None)
-    result = invoke(["--env-file", "settings.env", "routes"])
-    assert result.exit_code == 2
-    assert "pip install python-dotenv" in result.output
+def test_flask_variables(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(project / "cmds.py", COMMANDS)
+    write(project / "other.py", COMMANDS.replace("hello from", "hello from other"))
+    monkeypatch.setenv("FLASK_APP", "cmds")
+    assert invoke(["hello"]).output == "hello from cmds\n"
+    monkeypatch.setenv("MICROASGI_APP", "other")  # ours wins
+    assert invoke(["hello"]).output == "hello from other other\n"
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    assert invoke(["debug"]).output == "debug=True\n"
+    monkeypatch.setenv("MICROASGI_DEBUG", "0")  # ours wins
+    assert invoke(["debug"]).output == "debug=False\n"
+
+
+ENV_COMMAND = """
+@app.cli.command()
+def env():
+    import os
+    click.echo(" ".join(os.environ.get(name, "-") for name in ("DOTENV_VALUE", "FLASKENV_VALUE")))
+"""
+
+
+def test_dotenv_files(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(project / "cmds.py", COMMANDS + ENV_COMMAND)
+    # .flaskenv may name the app: the files are read before --app looks for it.
+    write(project / ".flaskenv", "FLASK_APP=cmds\nFLASKENV_VALUE=flaskenv\nDOTENV_VALUE=flaskenv\n")
+    write(project / ".env", "DOTENV_VALUE=env\n")
+    write(project / "sub" / "x.txt", "")
+    monkeypatch.chdir(project / "sub")  # found looking up from the current folder
+    result = invoke(["env"])
+    assert result.output == "env flaskenv\n", result.output  # .env wins over .flaskenv
+
+
+def test_env_file_wins_over_dotenv_files(project: Path) -> None:
+    write(project / "cmds.py", COMMANDS + ENV_COMMAND)
+    write(project / ".env", "MICROASGI_APP=cmds\nDOTENV_VALUE=env\n")
+    write(project / "settings.env", "DOTENV_VALUE=settings\n")
+    assert invoke(["-e", "settings.env", "env"]).output == "settings -\n"
+
+
+def test_environment_wins_over_dotenv_files(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(project / "cmds.py", COMMANDS + ENV_COMMAND)
+    write(project / ".env", "MICROASGI_APP=cmds\nDOTENV_VALUE=env\n")
+    monkeypatch.setenv("DOTENV_VALUE", "environment")
+    assert invoke(["env"]).output == "environment -\n"
+
+
+@pytest.mark.parametrize("variable", ["MICROASGI_SKIP_DOTENV", "FLASK_SKIP_DOTENV", None])
+def test_dotenv_files_skipped(
+    project: Path, monkeypatch: pytest.MonkeyPatch, variable: str | None
+) -> None:
+    write(project / "cmds.py", COMMANDS + ENV_COMMAND)
+    write(project / ".env", "DOTENV_VALUE=env\n")
+    write(project / "settings.env", "FLASKENV_VALUE=settings\n")
+    if variable is None:
+        group = MicroASGIGroup(name="manage", load_dotenv=False)
+    else:
+        monkeypatch.setenv(variable, "1")
+        group = cli
+    result = ClickRunner().invoke(group, ["--app", "cmds", "env"])
+    assert result.output == "- -\n"
+    # A file named with --env-file is still read.
+    result = ClickRunner().invoke(group, ["-e", "settings.env", "--app", "cmds", "env"])
+    assert result.output == "- settings\n"
+
+
+def test_an_unguarded_app_run_does_not_block_a_command(project: Path, served: list[Any]) -> None:
+    write(project / "blocking.py", HELLO + "\napp.run()\n")
+    result = invoke(["--app", "blocking", "routes"])
+    assert result.exit_code == 0, result.output
+    assert served == []
+    assert "Ignoring a call to 'app.run()' that would block" in result.output
+    assert "index" in result.output
 
 
 def test_version() -> None:
@@ -707,6 +889,123 @@ def test_run_reload_and_workers_conflict(project: Path, served: list[Any]) -> No
     assert result.exit_code == 2
     assert "mutually exclusive" in result.output
     assert served == []
+
+
+# -- commands from extensions and installed packages -----------------------------------
+
+#: Registers its ``db`` group as Flask-Migrate does: its commands use ``with_appcontext``
+#: and ``current_app`` from ``flask.cli`` and ``flask``.
+FAKE_MIGRATE = """
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+@click.group()
+def db():
+    "Perform database migrations."
+
+
+@db.command()
+@click.option("--sql", is_flag=True)
+@with_appcontext
+def upgrade(sql):
+    "Upgrade to a later version."
+    click.echo(f"upgrade {current_app.name} sql={sql} {current_app.extensions['migrate']}")
+
+
+class Migrate:
+    def __init__(self, app=None, register_cli=False):
+        self.register_cli = register_cli
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app):
+        app.extensions["migrate"] = "configured"
+        if self.register_cli:
+            app.cli.add_command(db)
+"""
+
+MIGRATED_APP = """
+from microasgi import MicroASGI
+from fake_migrate import Migrate
+
+app = MicroASGI(__name__)
+Migrate(app, register_cli=REGISTER)
+"""
+
+
+def install_entry_points(project: Path, **groups: str) -> None:
+    """A distribution on ``sys.path`` declaring entry points (``flask_commands="db = m:db"``)."""
+    info = project / "fake_ext-1.0.dist-info"
+    write(info / "METADATA", "Metadata-Version: 2.1\nName: fake-ext\nVersion: 1.0\n")
+    sections = [f"[{group.replace('_', '.')}]\n{lines}\n" for group, lines in groups.items()]
+    write(info / "entry_points.txt", "\n".join(sections))
+
+
+@pytest.fixture
+def flask_is_microasgi(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the flask opt-in (install_as_flask) does for the modules these tests import; the
+    real one refuses to run once the real Flask is imported, as other tests here do."""
+    import microasgi
+    import microasgi.cli
+
+    monkeypatch.setitem(sys.modules, "flask", microasgi)
+    monkeypatch.setitem(sys.modules, "flask.cli", microasgi.cli)
+
+
+def test_extension_adds_its_group_to_app_cli(project: Path) -> None:
+    source = FAKE_MIGRATE.replace("from flask import", "from microasgi import")
+    write(project / "fake_migrate.py", source.replace("flask.cli", "microasgi.cli"))
+    write(project / "migrated.py", MIGRATED_APP.replace("REGISTER", "True"))
+    result = invoke(["--app", "migrated", "db", "upgrade", "--sql"])
+    assert result.output == "upgrade migrated sql=True configured\n", result.output
+    assert "  db " in invoke(["--app", "migrated", "--help"]).output
+
+
+def test_flask_commands_entry_point_under_the_opt_in(
+    project: Path, flask_is_microasgi: None
+) -> None:
+    write(project / "fake_migrate.py", FAKE_MIGRATE)
+    write(project / "migrated.py", MIGRATED_APP.replace("REGISTER", "False"))
+    install_entry_points(project, flask_commands="db = fake_migrate:db")
+    group = MicroASGIGroup(name="microasgi")
+    result = ClickRunner().invoke(group, ["--app", "migrated", "db", "upgrade"])
+    assert result.output == "upgrade migrated sql=False configured\n", result.output
+    assert "  db " in ClickRunner().invoke(group, ["--app", "migrated", "--help"]).output
+
+
+def test_flask_commands_entry_points_wait_for_the_opt_in(project: Path) -> None:
+    # Their modules import flask: without the opt-in that is the real Flask, whose
+    # with_appcontext and current_app know nothing of a microasgi app.
+    write(project / "fake_migrate.py", FAKE_MIGRATE)
+    write(project / "cmds.py", COMMANDS)
+    install_entry_points(project, flask_commands="db = fake_migrate:db")
+    group = MicroASGIGroup(name="microasgi")
+    result = ClickRunner().invoke(group, ["--app", "cmds", "db", "upgrade"])
+    assert result.exit_code == 2
+    assert "No such command 'db'" in result.output
+    assert "fake_migrate" not in sys.modules
+
+
+def test_microasgi_commands_entry_points(project: Path) -> None:
+    write(
+        project / "fake_plugin.py",
+        "import click\n\n@click.command()\ndef greet():\n    click.echo('hello from a plugin')\n",
+    )
+    install_entry_points(
+        project,
+        microasgi_commands="greet = fake_plugin:greet\nbroken = not_a_module_xyz:command",
+    )
+    group = MicroASGIGroup(name="microasgi")
+    # No app is needed for a plugin's command.
+    result = ClickRunner().invoke(group, ["greet"])
+    assert result.stdout == "hello from a plugin\n"
+    assert "not_a_module_xyz" in result.stderr  # a plugin that fails to load is reported
+    write(project / "cmds.py", COMMANDS)
+    listing = ClickRunner().invoke(group, ["--app", "cmds", "--help"]).stdout
+    assert "  greet" in listing
+    assert "  hello" in listing
 
 
 # -- testing helpers ---------------------------------------------------------------------

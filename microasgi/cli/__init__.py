@@ -1,6 +1,11 @@
 """The ``microasgi`` command: serve the app, list its routes, open a shell, or run the
-commands registered on ``app.cli``. It mirrors ``flask``; how the app is found (``--app``,
-``MICROASGI_APP``, default file names) is in :mod:`microasgi.cli.discovery`.
+commands registered on ``app.cli`` or by installed packages. It mirrors ``flask``, under
+Flask's names too (``FlaskGroup``, ``ScriptInfo``, ``with_appcontext``, ...); how the app is
+found (``--app``, ``MICROASGI_APP`` or ``FLASK_APP``, default file names) is in
+:mod:`microasgi.cli.discovery`.
+
+Before anything else the command reads ``.flaskenv`` and ``.env`` (:func:`load_dotenv`), so
+they may name the app; ``MICROASGI_SKIP_DOTENV=1`` turns that off.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import platform
 import sys
 import traceback
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError
+from importlib.metadata import PackageNotFoundError, entry_points
 from importlib.metadata import version as _package_version
 from typing import Any, NamedTuple, TypeVar
 
@@ -20,16 +25,29 @@ from click.core import ParameterSource
 
 from ..app import MicroASGI
 from ..commands import AppGroup, with_appcontext
+from ..devserver import RUN_FROM_CLI, load_dotenv, show_server_banner
 from ..globals import _cv_app, g
 from ..memory import OWNED_BY_MICROASGI
-from .discovery import NoAppException, ScriptInfo, locate_app, prepare_import
+from .discovery import (
+    NoAppException,
+    ScriptInfo,
+    find_app_by_string,
+    find_best_app,
+    locate_app,
+    prepare_import,
+)
 
 __all__ = [
     "AppGroup",
+    "FlaskGroup",
     "MicroASGIGroup",
     "NoAppException",
     "ScriptInfo",
     "cli",
+    "find_app_by_string",
+    "find_best_app",
+    "get_version",
+    "load_dotenv",
     "locate_app",
     "main",
     "pass_script_info",
@@ -37,6 +55,8 @@ __all__ = [
     "routes_command",
     "run_command",
     "shell_command",
+    "show_server_banner",
+    "version_option",
     "with_appcontext",
 ]
 
@@ -66,17 +86,9 @@ def _set_debug(ctx: click.Context, param: click.Parameter, value: bool | None) -
 
 
 def _load_env_file(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value is None:
-        return
-    try:
-        import dotenv
-    except ImportError:
-        raise click.BadParameter(
-            "python-dotenv must be installed to load an env file: pip install python-dotenv",
-            ctx=ctx,
-            param=param,
-        ) from None
-    dotenv.load_dotenv(value, encoding="utf-8")
+    defaults = ctx.ensure_object(ScriptInfo).load_dotenv_defaults
+    if value is not None or defaults:
+        load_dotenv(value, load_defaults=defaults)
 
 
 def _version(package: str) -> str:
@@ -86,7 +98,9 @@ def _version(package: str) -> str:
         return "unknown"
 
 
-def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+def get_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """The ``--version`` option's callback: print the Python, microasgi and uvicorn
+    versions, and exit."""
     if not value or ctx.resilient_parsing:
         return
     click.echo(
@@ -101,8 +115,9 @@ def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> No
 _env_file_option = click.Option(
     ["-e", "--env-file"],
     type=click.Path(exists=True, dir_okay=False),
-    help="Load environment variables from this file (needs python-dotenv)."
-    " Variables already set in the environment win.",
+    help="Load environment variables from this file; its values win over those of .env and"
+    " .flaskenv (read first unless MICROASGI_SKIP_DOTENV is set). Variables already set in"
+    " the environment win over all.",
     is_eager=True,
     expose_value=False,
     callback=_load_env_file,
@@ -110,9 +125,10 @@ _env_file_option = click.Option(
 _app_option = click.Option(
     ["-A", "--app"],
     metavar="IMPORT",
-    envvar="MICROASGI_APP",
+    envvar=["MICROASGI_APP", "FLASK_APP"],
     help="The app to load: 'module:name', 'module:create_app(args)', 'module' or"
-    " 'path/to/file.py'. Default: asgi.py, app.py or wsgi.py in the current folder.",
+    " 'path/to/file.py'. Default: MICROASGI_APP, else FLASK_APP, else asgi.py, app.py or"
+    " wsgi.py in the current folder.",
     is_eager=True,
     expose_value=False,
     callback=_set_app_import_path,
@@ -120,19 +136,19 @@ _app_option = click.Option(
 _debug_option = click.Option(
     ["--debug/--no-debug"],
     default=None,
-    envvar="MICROASGI_DEBUG",
-    help="Set the app's debug mode.",
+    envvar=["MICROASGI_DEBUG", "FLASK_DEBUG"],
+    help="Set the app's debug mode. Default: MICROASGI_DEBUG, else FLASK_DEBUG.",
     expose_value=False,
     callback=_set_debug,
 )
-_version_option = click.Option(
+version_option = click.Option(
     ["--version"],
     is_flag=True,
     help="Show the Python, microasgi and uvicorn versions.",
     is_eager=True,
     expose_value=False,
     allow_from_autoenv=False,
-    callback=_show_version,
+    callback=get_version,
 )
 
 
@@ -145,12 +161,22 @@ def _print_load_error() -> None:
     click.secho(message, err=True, fg="red")
 
 
+def _flask_is_microasgi() -> bool:
+    """Whether the flask opt-in is on: ``import flask`` gives microasgi's own package."""
+    return getattr(sys.modules.get("flask"), "__name__", None) == "microasgi"
+
+
 class MicroASGIGroup(AppGroup):
     """The ``microasgi`` command: ``--app``, ``--debug`` and ``--env-file``; the built-in
-    ``run``, ``routes`` and ``shell``; and the commands of the loaded app's ``app.cli``.
+    ``run``, ``routes`` and ``shell``; the commands that installed packages declare; and
+    the commands of the loaded app's ``app.cli``. ``FlaskGroup`` is this class.
 
-    For a project's own management script: ``MicroASGIGroup(create_app=make_app)``.
-    Options also read ``MICROASGI_<COMMAND>_<OPTION>`` (``MICROASGI_RUN_PORT=8000``).
+    Packages declare commands as entry points in the ``microasgi.commands`` group, or in
+    Flask's ``flask.commands`` (as Flask-Migrate's ``db``); those are loaded only when the
+    flask opt-in is on (docs/migrating.md) once the app is loaded, as their modules import
+    flask. For a project's own management script: ``MicroASGIGroup(create_app=make_app)``;
+    ``load_dotenv=False`` does not read ``.flaskenv`` and ``.env``. Options also read
+    ``MICROASGI_<COMMAND>_<OPTION>`` (``MICROASGI_RUN_PORT=8000``).
     """
 
     def __init__(
@@ -158,22 +184,45 @@ class MicroASGIGroup(AppGroup):
         add_default_commands: bool = True,
         create_app: Callable[[], MicroASGI] | None = None,
         add_version_option: bool = True,
+        load_dotenv: bool = True,
         set_debug_flag: bool = True,
         **extra: Any,
     ) -> None:
         params = list(extra.pop("params", None) or ())
+        # --env-file first: the files it reads may set MICROASGI_APP for --app.
         params += [_env_file_option, _app_option, _debug_option]
         if add_version_option:
-            params.append(_version_option)
+            params.append(version_option)
         settings = dict(extra.pop("context_settings", None) or {})
         settings.setdefault("auto_envvar_prefix", "MICROASGI")
         super().__init__(params=params, context_settings=settings, **extra)
         self.create_app = create_app
+        self.load_dotenv = load_dotenv
         self.set_debug_flag = set_debug_flag
+        self._plugin_groups: set[str] = set()
         if add_default_commands:
             self.add_command(run_command)
             self.add_command(routes_command)
             self.add_command(shell_command)
+
+    def _load_plugin_commands(self, group: str) -> None:
+        """Add the commands of the ``group`` entry points, once; one that fails to load is
+        reported (in red, on stderr) and left out."""
+        if group in self._plugin_groups:
+            return
+        self._plugin_groups.add(group)
+        for entry_point in entry_points(group=group):
+            try:
+                self.add_command(entry_point.load(), entry_point.name)
+            except Exception:
+                _print_load_error()
+
+    def _app_and_plugins(self, ctx: click.Context) -> MicroASGI:
+        """Load the app, then the Flask plugins' commands if the app turned the opt-in on."""
+        app = ctx.ensure_object(ScriptInfo).load_app()
+        if _flask_is_microasgi():
+            self._load_plugin_commands("flask.commands")
+        return app
 
     def make_context(
         self,
@@ -183,32 +232,42 @@ class MicroASGIGroup(AppGroup):
         **extra: Any,
     ) -> click.Context:
         """Give the context a :class:`ScriptInfo` object unless one is passed in."""
+        # A module that calls app.run() outside a __main__ guard would otherwise start a
+        # server while the command imports it, and block the command.
+        os.environ[RUN_FROM_CLI] = "true"
         if "obj" not in extra and "obj" not in self.context_settings:
             extra["obj"] = ScriptInfo(
-                create_app=self.create_app, set_debug_flag=self.set_debug_flag
+                create_app=self.create_app,
+                set_debug_flag=self.set_debug_flag,
+                load_dotenv_defaults=self.load_dotenv,
             )
         return super().make_context(info_name, args, parent=parent, **extra)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        """Parse the arguments; with none, help is shown, listing the app's commands too."""
-        if not args and self.no_args_is_help:
-            # The eager options' callbacks have not run yet: read the env file and
-            # MICROASGI_APP now, so the help can list the app's commands.
+        """Parse the arguments; help (asked for, or for no arguments) lists the app's
+        commands too."""
+        if (not args and self.no_args_is_help) or (
+            len(args) == 1 and args[0] in self.get_help_option_names(ctx)
+        ):
+            # The eager options' callbacks have not run yet (or would run after --help's):
+            # read the env files and MICROASGI_APP now, so the help can list the app's
+            # commands.
             _env_file_option.handle_parse_result(ctx, {}, [])
             _app_option.handle_parse_result(ctx, {}, [])
         return super().parse_args(ctx, args)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        """A built-in command, else one from the loaded app's ``app.cli``."""
+        """A built-in or plugin command, else one from the loaded app's ``app.cli``."""
+        self._load_plugin_commands("microasgi.commands")
         command = super().get_command(ctx, cmd_name)
         if command is not None:
             return command
         try:
-            app = ctx.ensure_object(ScriptInfo).load_app()
+            app = self._app_and_plugins(ctx)
         except NoAppException:
             _print_load_error()
             return None
-        return app.cli.get_command(ctx, cmd_name)
+        return super().get_command(ctx, cmd_name) or app.cli.get_command(ctx, cmd_name)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -217,7 +276,8 @@ class MicroASGIGroup(AppGroup):
         name, command, rest = super().resolve_command(ctx, args)
         # Pushed here rather than in get_command, which --help also calls while parsing,
         # before the context that would pop it again is entered. Plain click commands
-        # added to app.cli get the app context this way too.
+        # added to app.cli get the app context this way too; plugin commands, as in
+        # Flask, use with_appcontext.
         if command is not None and self.commands.get(name or "") is not command:
             app = ctx.ensure_object(ScriptInfo).load_app()
             active = _cv_app.get(None)
@@ -226,14 +286,19 @@ class MicroASGIGroup(AppGroup):
         return name, command, rest
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        """The built-in commands and the app's; an app that fails to load is reported
-        (in red, on stderr) and only the built-in commands are listed."""
-        names = set(super().list_commands(ctx))
+        """The built-in, plugin and app commands; an app that fails to load is reported
+        (in red, on stderr) and only the others are listed."""
+        self._load_plugin_commands("microasgi.commands")
+        names: set[str] = set()
         try:
-            names.update(ctx.ensure_object(ScriptInfo).load_app().cli.list_commands(ctx))
+            names.update(self._app_and_plugins(ctx).cli.list_commands(ctx))
         except Exception:
             _print_load_error()
-        return sorted(names)
+        return sorted(names.union(super().list_commands(ctx)))
+
+
+#: Flask's name for the group of the command line (``flask.cli.FlaskGroup``).
+FlaskGroup = MicroASGIGroup
 
 
 # -- built-in commands ---------------------------------------------------------------------
@@ -364,8 +429,7 @@ def run_command(
         target = info.import_string
     # The server's processes are microasgi's: GC_TUNING's default applies there.
     os.environ[OWNED_BY_MICROASGI] = "1"
-    click.echo(f" * Serving microasgi app '{app.name}'")
-    click.echo(f" * Debug mode: {'on' if app.debug else 'off'}")
+    show_server_banner(app.debug, app.name)
     if server == "granian":
         _serve_with_granian(info, host, port, reload, workers, log_level or "info", limits)
         return

@@ -9,7 +9,7 @@ The forms, as ``flask``'s:
 - ``path/to/file.py`` (``:name`` optional): the file's folder goes on ``sys.path``.
 
 Without any, ``asgi.py``, ``app.py`` and ``wsgi.py`` in the current folder are tried
-in that order.
+in that order. A real ``flask.Flask`` found instead is refused with the import to change.
 """
 
 from __future__ import annotations
@@ -23,26 +23,37 @@ import sys
 import traceback
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, overload
 
 import click
 
 from ..app import MicroASGI
+from ..devserver import debug_from_env, get_load_dotenv
 
-__all__ = ["NoAppException", "ScriptInfo", "locate_app", "prepare_import"]
+__all__ = [
+    "NoAppException",
+    "ScriptInfo",
+    "find_app_by_string",
+    "find_best_app",
+    "locate_app",
+    "prepare_import",
+]
 
 _DEFAULT_FILES = ("asgi.py", "app.py", "wsgi.py")
 _FACTORY_NAMES = ("create_app", "make_app")
-_TRUTHY = ("1", "true", "yes", "on")
 _NOT_FOUND = (
     "Could not locate a microasgi application. Use the 'microasgi --app' option,"
-    " 'MICROASGI_APP' environment variable, or an 'asgi.py' or 'app.py' file in the"
-    " current directory."
+    " 'MICROASGI_APP' (or 'FLASK_APP') environment variable, or an 'asgi.py' or 'app.py'"
+    " file in the current directory."
 )
 
 
 class NoAppException(click.UsageError):
     """The application could not be found or loaded; the message says what was tried."""
+
+
+class _ModuleNotFound(NoAppException):
+    """The module named to hold the app does not exist."""
 
 
 # -- finding the app ---------------------------------------------------------------
@@ -79,10 +90,45 @@ def prepare_import(path: str) -> str:
     return ".".join(reversed(parts))
 
 
-def locate_app(module_name: str, app_name: str | None = None) -> MicroASGI:
+@overload
+def locate_app(
+    module_name: str, app_name: str | None = None, raise_if_not_found: Literal[True] = True
+) -> MicroASGI: ...
+
+
+@overload
+def locate_app(
+    module_name: str, app_name: str | None = None, raise_if_not_found: bool = True
+) -> MicroASGI | None: ...
+
+
+def locate_app(
+    module_name: str, app_name: str | None = None, raise_if_not_found: bool = True
+) -> MicroASGI | None:
     """Import ``module_name`` and return the app in it: ``app_name`` (``"app"``,
-    ``"create_app('dev')"``), or when None, the one found by the usual names."""
-    return _locate(module_name, app_name).app
+    ``"create_app('dev')"``), or when None, the one :func:`find_best_app` finds.
+
+    A module that does not exist is a :class:`NoAppException`, or None when
+    ``raise_if_not_found`` is false.
+    """
+    try:
+        return _locate(module_name, app_name).app
+    except _ModuleNotFound:
+        if raise_if_not_found:
+            raise
+        return None
+
+
+def find_best_app(module: ModuleType) -> MicroASGI:
+    """The app in an imported module: its ``app`` or ``application``, else its only app,
+    else what its ``create_app`` or ``make_app`` factory returns when called bare."""
+    return _find_in_module(module).app
+
+
+def find_app_by_string(module: ModuleType, app_name: str) -> MicroASGI:
+    """The app that ``app_name`` names in ``module``: an attribute (``"app"``) or a
+    factory call with literal arguments (``"create_app('dev')"``)."""
+    return _find_by_expression(module, app_name).app
 
 
 def _locate(module_name: str, app_name: str | None) -> _Found:
@@ -102,7 +148,7 @@ def _import(module_name: str) -> ModuleType:
             and missing is not None
             and (module_name == missing or module_name.startswith(missing + "."))
         ):
-            raise NoAppException(
+            raise _ModuleNotFound(
                 f"Could not import {module_name!r}. Check the module name given to --app"
                 f" (or MICROASGI_APP), and run the command from the project folder (the"
                 f" current one is {os.getcwd()!r})."
@@ -143,6 +189,8 @@ def _find_in_module(module: ModuleType) -> _Found:
             )
             app = _call_factory(factory, (), {}, f"{name}:{attr}", hint)
             return _Found(app, f"{name}:{attr}", factory=True)
+    for attr, value in vars(module).items():
+        _refuse_real_flask(value, f"'{name}:{attr}'")
     raise NoAppException(
         f"Failed to find a microasgi application or factory in module {name!r}."
         f" Use '{name}:name' to name it, or define 'app' or 'create_app' in it."
@@ -193,6 +241,7 @@ def _find_by_expression(module: ModuleType, text: str) -> _Found:
                 f" '{module_name}:{name}' without parentheses."
             )
         return _Found(value, f"{module_name}:{name}", factory=False)
+    _refuse_real_flask(value, f"'{module_name}:{name}'")
     if not (inspect.isfunction(value) or inspect.ismethod(value)):
         raise NoAppException(
             f"A valid microasgi application was not obtained from '{module_name}:{text}':"
@@ -226,11 +275,26 @@ def _call_factory(
             f"The factory '{where}' is async: make it a plain 'def' that returns the app."
         )
     if not isinstance(app, MicroASGI):
+        _refuse_real_flask(app, f"What '{where}' returned")
         raise NoAppException(
             f"A valid microasgi application was not obtained from '{where}': the factory"
             f" returned a {type(app).__name__}."
         )
     return app
+
+
+def _refuse_real_flask(value: object, where: str) -> None:
+    """Refuse an app of the real Flask, saying which import to change."""
+    if isinstance(value, MicroASGI):
+        return
+    for cls in type(value).__mro__:
+        if cls.__name__ == "Flask" and cls.__module__.partition(".")[0] == "flask":
+            raise NoAppException(
+                f"{where} is a Flask application (flask.Flask), not a microasgi one. Change"
+                " the import that made it: 'from flask import Flask' -> 'from microasgi"
+                " import Flask', or turn on the flask opt-in (docs/migrating.md): 'import"
+                " microasgi.as_flask' at the top of the app, before anything imports flask."
+            )
 
 
 def _raised_inside(func: Callable[..., Any], exc: BaseException) -> bool:
@@ -248,8 +312,10 @@ class ScriptInfo:
     """How the ``microasgi`` command finds the app; the click context object of its commands.
 
     ``create_app`` (a callable returning the app) wins over ``app_import_path`` (the
-    ``--app`` value). With ``set_debug_flag``, a ``MICROASGI_DEBUG`` variable (which
-    ``--debug`` sets) is applied to the app once loaded.
+    ``--app`` value). With ``set_debug_flag``, ``MICROASGI_DEBUG`` or ``FLASK_DEBUG`` (which
+    ``--debug`` sets) is applied to the app once loaded. ``load_dotenv_defaults`` says
+    whether the command reads ``.flaskenv`` and ``.env`` (``MICROASGI_SKIP_DOTENV`` can
+    turn it off); the ``--env-file`` option does the reading.
     """
 
     def __init__(
@@ -257,10 +323,12 @@ class ScriptInfo:
         app_import_path: str | None = None,
         create_app: Callable[[], MicroASGI] | None = None,
         set_debug_flag: bool = True,
+        load_dotenv_defaults: bool = True,
     ) -> None:
         self.app_import_path = app_import_path
         self.create_app = create_app
         self.set_debug_flag = set_debug_flag
+        self.load_dotenv_defaults = get_load_dotenv(load_dotenv_defaults)
         #: Free for extensions to keep data in.
         self.data: dict[Any, Any] = {}
         #: Once loaded, what uvicorn can import to load the app in another process
@@ -277,6 +345,7 @@ class ScriptInfo:
         if self.create_app is not None:
             app = self.create_app()
             if not isinstance(app, MicroASGI):
+                _refuse_real_flask(app, "What the create_app callback returned")
                 raise NoAppException(
                     "A valid microasgi application was not obtained from the create_app"
                     f" callback: it returned a {type(app).__name__}."
@@ -291,9 +360,9 @@ class ScriptInfo:
             found = self._find_default()
         app = found.app
         self.import_string, self.factory = found.import_string, found.factory
-        flag = os.environ.get("MICROASGI_DEBUG")
-        if self.set_debug_flag and flag:
-            app.debug = flag.lower() in _TRUTHY
+        debug = debug_from_env()
+        if self.set_debug_flag and debug is not None:
+            app.debug = debug
         self._app = app
         return app
 
