@@ -499,6 +499,26 @@ def test_logging_module_as_flasks(capsys: pytest.CaptureFixture[str]) -> None:
         logger.propagate = True
 
 
+def test_the_apps_logger_has_flasks_default_handler() -> None:
+    from microasgi.logging import default_handler
+
+    app = MicroASGI("layout_default_handler_app")
+    app.debug = True
+    logger = logging.getLogger(app.name)
+    logger.propagate = False  # away from the handlers pytest puts on the root logger
+    try:
+        assert app.logger is logger
+        assert logger.handlers == [default_handler]
+        assert logger.level == logging.DEBUG
+        # Flask's documented way to take over the app's logging.
+        app.logger.removeHandler(default_handler)
+        assert logger.handlers == []
+    finally:
+        logger.handlers.clear()
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
+
+
 def test_has_level_handler_stops_where_propagation_stops() -> None:
     from microasgi.logging import has_level_handler
 

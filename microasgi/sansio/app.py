@@ -23,6 +23,7 @@ from werkzeug.sansio.response import Response as SansIOResponse
 
 from ..config import DEFAULT_CONFIG, Config, ConfigAttribute
 from ..json.provider import DefaultJSONProvider, JSONProvider
+from ..logging import create_logger
 from ..routing import BuildError, Map, Rule
 from ..typing import ASGIApp, RouteCallable
 from .blueprints import Blueprint, blueprint_chain, check_blueprint
@@ -235,16 +236,8 @@ class App(Scaffold):
     def logger(self) -> logging.Logger:
         """The app's logger, named after the app; errors in requests are logged here."""
         if self._logger is None:
-            logger = logging.getLogger(self.name)
-            if self.debug and not logger.level:
-                logger.setLevel(logging.DEBUG)
-            if not _has_level_handler(logger):
-                handler = logging.StreamHandler()
-                handler.setFormatter(
-                    logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s")
-                )
-                logger.addHandler(handler)
-            self._logger = logger
+            # Flask's setup, and its default_handler: `app.logger.removeHandler(default_handler)`.
+            self._logger = create_logger(self)
         return self._logger
 
     @property
@@ -482,16 +475,3 @@ class App(Scaffold):
         if error is sys.exc_info()[1]:
             raise
         raise error
-
-
-def _has_level_handler(logger: logging.Logger) -> bool:
-    """Whether a handler on ``logger`` or its parents will emit its messages."""
-    level = logger.getEffectiveLevel()
-    current: logging.Logger | None = logger
-    while current is not None:
-        if any(handler.level <= level for handler in current.handlers):
-            return True
-        if not current.propagate:
-            break
-        current = current.parent
-    return False
