@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint clean bench bench-full
+.PHONY: run test lint clean bench bench-full compat
 
 # Reinstall whenever pyproject.toml changes; the stamp keeps later runs instant.
 $(STAMP): pyproject.toml
@@ -27,6 +27,12 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Flask extensions' own test suites under Flask and under microasgi (`import flask` through
+# microasgi.as_flask), written to docs/compatibility.md. Needs PyPI; not part of `make test`.
+# Scratch (sdists, one venv per extension, reports) in .compat/; each run is time-bounded.
+compat: $(STAMP)
+	$(BIN)/python -m tests.compat
 
 # The throughput harness (benchmarks/README.md). The peers come from the bench extra; wrk
 # (Debian's package) drives the network mode, which is skipped with a message without it.
