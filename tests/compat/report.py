@@ -144,7 +144,7 @@ def generated(results: dict[str, dict[str, Any]]) -> str:
         if not counts["regressions"]:
             lines += ["Every test that passes under Flask passes under microasgi.", ""]
             continue
-        lines += ["Tests that pass under Flask but not under microasgi, by cause:", ""]
+        lines += ["Tests that pass under Flask but not under microasgi, grouped by error:", ""]
         for why, tests in counts["regressions"]:
             lines.append(f"- {len(tests)}: {why}")
         lines += ["", "<details><summary>each test, with the first line of its error</summary>", ""]
