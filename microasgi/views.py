@@ -65,8 +65,13 @@ class View:
             def view(**kwargs: Any) -> Any:
                 return make().dispatch_request(**kwargs)
 
-        for decorator in cls.decorators:
-            view = decorator(view)
+        if cls.decorators:
+            # Named first, as in Flask: a decorator may key on the view's name (a rate
+            # limiter's bucket, a cache key).
+            view.__name__ = name
+            view.__module__ = cls.__module__
+            for decorator in cls.decorators:
+                view = decorator(view)
         view.__name__ = name
         view.__doc__ = cls.__doc__
         view.__module__ = cls.__module__

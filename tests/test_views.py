@@ -444,3 +444,23 @@ def test_method_view_init_every_request_false(app: MicroASGI, client: Any) -> No
     first, second = client.get("/s").text, client.get("/s").text
     assert first == second
     assert len(instances) == 1
+
+
+def test_view_decorators_see_the_views_name(app: MicroASGI, client: Any) -> None:
+    # As in Flask: a decorator keying on the view's name (a rate limiter's bucket, a
+    # cache key) sees the endpoint's name, not the generic inner function's.
+    seen: list[tuple[str, str]] = []
+
+    def record(f: Any) -> Any:
+        seen.append((f.__name__, f.__module__))
+        return f
+
+    class Index(View):
+        decorators = [record]
+
+        def dispatch_request(self) -> str:
+            return "index"
+
+    app.add_url_rule("/", view_func=Index.as_view("index"))
+    assert client.get("/").text == "index"
+    assert seen == [("index", __name__)]
