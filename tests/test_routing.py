@@ -60,7 +60,8 @@ class TestRule:
         rule = Rule("/u/<int:id>/<name>", endpoint="u", defaults={"x": 1}, strict_slashes=False)
         assert rule.rule == "/u/<int:id>/<name>"
         assert rule.endpoint == "u"
-        assert rule.arguments == frozenset({"id", "name"})
+        # Werkzeug's: the variables and the defaults' names.
+        assert rule.arguments == frozenset({"id", "name", "x"})
         assert rule.defaults == {"x": 1}
         assert rule.strict_slashes is False
         assert rule.provide_automatic_options is True
@@ -680,6 +681,283 @@ class TestIterRules:
         assert list(urls.iter_rules()) == rules
         assert list(urls.iter_rules("b")) == [rules[0], rules[2]]
         assert list(urls.iter_rules("missing")) == []
+
+
+class TestDomains:
+    def test_rule_attributes(self) -> None:
+        rule = Rule("/", endpoint="e", subdomain="api", host="x.test")
+        assert (rule.subdomain, rule.host) == ("api", "x.test")
+        plain = Rule("/", endpoint="f")
+        assert (plain.subdomain, plain.host) == (None, None)
+        Map([plain], default_subdomain="www")
+        assert plain.subdomain == "www"  # as Werkzeug: the map's default is filled in
+
+    def test_domain_variables_are_arguments_and_values(self) -> None:
+        rule = Rule("/<int:id>", endpoint="e", host="<user>.example.com")
+        urls = Map([rule], host_matching=True)
+        assert rule.arguments == frozenset({"id", "user"})
+        assert urls.find_on_domain("bob.example.com", "/7", "GET") == (
+            rule,
+            {"user": "bob", "id": 7},
+        )
+        assert isinstance(urls.find_on_domain("example.com", "/7", "GET"), NotFound)
+
+    def test_the_map_decides_between_subdomain_and_host(self) -> None:
+        def rule() -> Rule:
+            return Rule("/", endpoint="e", subdomain="api", host="api.test")
+
+        by_subdomain, by_host = Map([rule()]), Map([rule()], host_matching=True)
+        assert by_subdomain.match("/", "GET", domain="api")[0].endpoint == "e"
+        with pytest.raises(NotFound):
+            by_subdomain.match("/", "GET", domain="api.test")
+        assert by_host.match("/", "GET", domain="api.test")[0].endpoint == "e"
+        with pytest.raises(NotFound):
+            by_host.match("/", "GET", domain="api")
+
+    @pytest.mark.parametrize(
+        ("kwargs", "message"),
+        [
+            ({"subdomain": "a/b"}, "subdomain 'a/b' of URL rule '/<x>' is malformed"),
+            ({"subdomain": "<x"}, "is malformed"),
+            ({"subdomain": "<x>"}, "uses the variable name 'x' twice"),
+        ],
+    )
+    def test_bad_domains(self, kwargs: dict[str, str], message: str) -> None:
+        with pytest.raises(ValueError, match=message):
+            Map([Rule("/<x>", endpoint="e", **kwargs)])
+
+    def test_path_matching_sees_the_default_domain_only(self) -> None:
+        urls = make_map(
+            Rule("/", endpoint="index"),
+            Rule("/", endpoint="api", subdomain="api"),
+            Rule("/only-api", endpoint="only", subdomain="api"),
+        )
+        assert endpoint_of(urls, "/") == "index"
+        with pytest.raises(NotFound):
+            urls.match("/only-api", "GET")
+        assert urls.match("/", "GET", domain="api")[0].endpoint == "api"
+        assert urls.match("/", "GET", domain="")[0].endpoint == "index"
+
+    def test_exact_domains_before_patterns_more_static_text_first(self) -> None:
+        urls = make_map(
+            Rule("/", endpoint="user", subdomain="<user>"),
+            Rule("/", endpoint="shop", subdomain="shop-<int:n>"),
+            Rule("/", endpoint="www", subdomain="www"),
+        )
+        assert urls.match("/", "GET", domain="www")[0].endpoint == "www"
+        assert urls.match("/", "GET", domain="shop-3") == (urls._rules[1], {"n": 3})
+        assert urls.match("/", "GET", domain="shop-x") == (urls._rules[0], {"user": "shop-x"})
+        with pytest.raises(NotFound):
+            urls.match("/", "GET", domain="")  # <user> takes one character at least
+
+    def test_a_miss_on_one_domain_tries_the_next(self) -> None:
+        urls = make_map(
+            Rule("/a", endpoint="api_a", subdomain="api", methods=["POST"]),
+            Rule("/a", endpoint="user_a", subdomain="<user>"),
+            Rule("/b/", endpoint="user_b", subdomain="<user>"),
+        )
+        assert urls.match("/a", "GET", domain="api")[0].endpoint == "user_a"
+        with pytest.raises(MethodNotAllowed) as info:
+            urls.match("/a", "PUT", domain="api")
+        assert set(info.value.valid_methods or ()) == {"GET", "HEAD", "OPTIONS", "POST"}
+        assert urls.allowed_methods("/a", domain="api") == {"GET", "HEAD", "OPTIONS", "POST"}
+        assert urls.allowed_methods("/a", domain="bob") == {"GET", "HEAD", "OPTIONS"}
+        assert urls.allowed_methods("/a") == set()
+        with pytest.raises(RequestRedirect) as redirect:
+            urls.match("/b", "GET", domain="api")
+        assert redirect.value.new_url == "/b/"
+
+    def test_under_host_matching_a_rule_without_a_host_matches_no_host(self) -> None:
+        urls = Map([Rule("/", endpoint="nohost")], host_matching=True)
+        with pytest.raises(NotFound):
+            urls.match("/", "GET", domain="example.com")
+        assert urls.match("/", "GET")[0].endpoint == "nohost"  # the path-only API
+
+    def test_has_domains(self) -> None:
+        urls = make_map(Rule("/", endpoint="a"))
+        assert not urls.has_domains
+        urls.add(Rule("/b", endpoint="b", host="b.test"))  # no host matching: ignored
+        assert not urls.has_domains
+        urls.add(Rule("/c", endpoint="c", subdomain="<c>"))
+        assert urls.has_domains
+        assert Map([Rule("/", endpoint="a", host="a.test")], host_matching=True).has_domains
+
+    def test_websocket_rules_on_domains(self) -> None:
+        urls = make_map(
+            Rule("/ws", endpoint="http", subdomain="<room>"),
+            Rule("/ws", endpoint="ws", subdomain="<room>", websocket=True),
+        )
+        assert urls.match("/ws", "GET", websocket=True, domain="lobby")[0].endpoint == "ws"
+        assert urls.match("/ws", "GET", domain="lobby")[0].endpoint == "http"
+
+    def test_build_with_domain(self) -> None:
+        urls = make_map(
+            Rule("/", endpoint="index"),
+            Rule("/u/<int:id>", endpoint="user", subdomain="<name>"),
+        )
+        assert urls.build_with_domain("index") == ("", "/", False)
+        assert urls.build_with_domain("user", {"name": "bob", "id": 1, "x": 2}) == (
+            "bob",
+            "/u/1?x=2",
+            False,
+        )
+        with pytest.raises(BuildError, match=r"forget to specify values \['name'\]"):
+            urls.build_with_domain("user", {"id": 1})
+
+    def test_converters_argument(self) -> None:
+        class Upper(BaseConverter):
+            def to_python(self, value: str) -> str:
+                return value.upper()
+
+        urls = Map([Rule("/<up:x>", endpoint="e")], converters={"up": Upper})
+        assert urls.match("/ab", "GET")[1] == {"x": "AB"}
+        assert "int" in urls.converters
+
+
+# Rules and requests that Werkzeug's MapAdapter and ours must answer alike.
+# provide_automatic_options=False: Werkzeug's rules have no automatic OPTIONS.
+_SUBDOMAIN_RULES: list[tuple[str, dict[str, Any]]] = [
+    ("/", {"endpoint": "index"}),
+    ("/", {"endpoint": "sub_index", "subdomain": "<user>"}),
+    ("/about/", {"endpoint": "about"}),
+    ("/api/<int:id>", {"endpoint": "api_item", "subdomain": "api", "methods": ["POST"]}),
+    ("/api/<int:id>", {"endpoint": "user_item", "subdomain": "<user>"}),
+    ("/shop/<name>", {"endpoint": "shop", "subdomain": "shop<int:n>"}),
+    ("/live", {"endpoint": "live", "subdomain": "<user>", "websocket": True}),
+]
+_HOST_RULES: list[tuple[str, dict[str, Any]]] = [
+    ("/", {"endpoint": "home", "host": "example.com"}),
+    ("/", {"endpoint": "user", "host": "<user>.example.com"}),
+    ("/x/<int:i>/", {"endpoint": "x", "host": "<user>.example.com"}),
+    ("/p", {"endpoint": "port", "host": "example.com:8080", "methods": ["GET", "PUT"]}),
+    ("/home", {"endpoint": "home", "host": "example.org"}),
+]
+
+
+def _both(host_matching: bool) -> tuple[Map, Any]:
+    from werkzeug import routing
+
+    table = _HOST_RULES if host_matching else _SUBDOMAIN_RULES
+    ours = Map(
+        [Rule(path, provide_automatic_options=False, **kw) for path, kw in table],
+        host_matching=host_matching,
+    )
+    theirs = routing.Map(
+        # A Werkzeug rule without methods takes any method.
+        [routing.Rule(path, **{"methods": ["GET"], **kw}) for path, kw in table],
+        host_matching=host_matching,
+    )
+    return ours, theirs
+
+
+def _outcome(call: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return call(*args, **kwargs)
+    except RequestRedirect as exc:
+        return ("redirect", exc.new_url)
+    except MethodNotAllowed as exc:
+        return ("405", sorted(exc.valid_methods or ()))
+    except NotFound:
+        return "404"
+    except LookupError:  # BuildError
+        return "BuildError"
+
+
+_BINDINGS = [
+    # (host_matching, bind arguments)
+    (False, {"server_name": "example.com", "query_args": "a=1"}),
+    (False, {"server_name": "example.com", "subdomain": "bob", "script_name": "/app"}),
+    (False, {"server_name": "Example.com:8000", "subdomain": "api", "url_scheme": "https"}),
+    (False, {"server_name": "example.com", "subdomain": "shop12", "query_args": "a=1"}),
+    (True, {"server_name": "example.com"}),
+    (True, {"server_name": "bob.example.com", "url_scheme": "https", "query_args": {"q": "a b"}}),
+    (True, {"server_name": "example.com:8080"}),
+    (True, {"server_name": "other.com", "script_name": "/s"}),
+]
+_PATHS = ["/", "/about", "/about/", "/api/3", "/api/x", "/shop/hat", "/x/4", "/x/4/", "/p"]
+_BUILDS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    ("index", {}, {}),
+    ("index", {"page": 2}, {"force_external": True}),
+    ("sub_index", {"user": "bob"}, {}),
+    ("sub_index", {"user": "ann"}, {"url_scheme": "https"}),
+    ("api_item", {"id": 3}, {}),
+    ("api_item", {"id": 3}, {"method": "POST"}),
+    ("user_item", {"id": 3, "user": "bob"}, {}),
+    ("shop", {"n": 12, "name": "hat"}, {}),
+    ("live", {"user": "bob"}, {}),
+    ("home", {}, {}),
+    ("home", {}, {"force_external": True}),
+    ("user", {"user": "cy"}, {}),
+    ("x", {"user": "bob", "i": 4}, {"append_unknown": False}),
+    ("port", {}, {"method": "PUT"}),
+    ("port", {}, {"method": "POST"}),
+    ("missing", {}, {}),
+]
+
+
+@pytest.mark.parametrize(("host_matching", "bind"), _BINDINGS)
+def test_the_adapter_answers_as_werkzeugs(host_matching: bool, bind: dict[str, Any]) -> None:
+    ours, theirs = _both(host_matching)
+    mine, werkzeugs = ours.bind(**bind), theirs.bind(**bind)
+    for path in _PATHS:
+        for method in ("GET", "POST", "PUT"):
+            assert _outcome(mine.match, path, method) == _outcome(werkzeugs.match, path, method), (
+                path,
+                method,
+            )
+        assert mine.test(path) == werkzeugs.test(path), path
+        assert sorted(mine.allowed_methods(path)) == sorted(werkzeugs.allowed_methods(path))
+    endpoints = {kw["endpoint"] for _, kw in (_HOST_RULES if host_matching else _SUBDOMAIN_RULES)}
+    for endpoint, values, options in _BUILDS:
+        if endpoint in endpoints or endpoint == "missing":
+            assert _outcome(mine.build, endpoint, values, **options) == _outcome(
+                werkzeugs.build, endpoint, values, **options
+            ), (endpoint, values, options)
+
+
+class TestMapAdapter:
+    def test_match_returns_the_endpoint_or_the_rule(self) -> None:
+        rule = Rule("/u/<int:id>", endpoint="user", subdomain="<name>")
+        adapter = Map([rule]).bind("example.com", subdomain="bob", path_info="/u/3")
+        assert adapter.match() == ("user", {"name": "bob", "id": 3})
+        assert adapter.match(return_rule=True) == (rule, {"name": "bob", "id": 3})
+        assert adapter.match("/u/4", "get") == ("user", {"name": "bob", "id": 4})
+
+    def test_bind_under_host_matching_refuses_a_subdomain(self) -> None:
+        with pytest.raises(RuntimeError, match="host matching"):
+            Map(host_matching=True).bind("example.com", subdomain="api")
+
+    def test_websocket_binding_matches_websocket_rules(self) -> None:
+        urls = make_map(Rule("/ws", endpoint="ws", websocket=True), Rule("/ws", endpoint="http"))
+        assert urls.bind("example.com", url_scheme="wss").match("/ws") == ("ws", {})
+        assert urls.bind("example.com").match("/ws") == ("http", {})
+        assert urls.bind("example.com").match("/ws", websocket=True) == ("ws", {})
+
+    def test_build_takes_a_multidict(self) -> None:
+        from werkzeug.datastructures import MultiDict
+
+        adapter = make_map(Rule("/s", endpoint="s")).bind("example.com")
+        values = MultiDict([("tag", "a"), ("tag", "b"), ("q", "x")])
+        assert adapter.build("s", values) == "/s?tag=a&tag=b&q=x"
+
+    def test_build_prefers_the_default_method(self) -> None:
+        urls = make_map(Rule("/post", endpoint="e", methods=["POST"]), Rule("/get", endpoint="e"))
+        assert urls.bind("example.com").build("e") == "/get"
+        assert urls.bind("example.com", default_method="POST").build("e") == "/post"
+        assert urls.bind("example.com").build("e", method="POST") == "/post"
+
+    def test_script_name_is_quoted(self) -> None:
+        adapter = make_map(Rule("/a", endpoint="a")).bind("example.com", script_name="/my app")
+        assert adapter.build("a") == "/my%20app/a"
+        assert adapter.build("a", force_external=True) == "http://example.com/my%20app/a"
+
+    def test_get_host(self) -> None:
+        adapter = Map().bind("example.com", subdomain="api")
+        assert adapter.get_host(None) == "api.example.com"
+        assert adapter.get_host("") == "example.com"
+        assert adapter.get_host("www") == "www.example.com"
+        hosts = Map(host_matching=True).bind("example.com")
+        assert (hosts.get_host(None), hosts.get_host("a.test")) == ("example.com", "a.test")
 
 
 class TestScale:

@@ -67,6 +67,14 @@ class _Step:
         except re.error as exc:
             raise ValueError(f"URL rule {rule!r} has a converter with a bad regex: {exc}") from exc
 
+    def read(self, text: str) -> tuple[Any, ...] | None:
+        """The converted values of the variables in ``text``, or None if it does not match."""
+        if self.groups is None:
+            value = self.pattern(text)
+            return None if value is NO_MATCH else (value,)
+        matched = self.pattern(text)
+        return None if matched is None else _convert(matched, self.groups, self.converters)
+
 
 def _compile(regex: str) -> _Fullmatch:
     return re.compile(regex, re.DOTALL).fullmatch
@@ -278,3 +286,52 @@ def _walk_spanning(
             if found is not None:
                 return found
     return None
+
+
+class _Router:
+    """The rules of one domain (a subdomain or a host): matched by path alone.
+
+    The static dict, segment trees and tail index of :class:`~.map.Map`, indexed
+    by the websocket flag: ``[0]`` HTTP, ``[1]`` websocket.
+    """
+
+    __slots__ = ("roots", "rules", "static", "tails")
+
+    def __init__(self) -> None:
+        self.rules: list[Rule] = []
+        self.static: tuple[dict[str, dict[str, Rule]], ...] = ({}, {})
+        self.roots = (_Node(), _Node())
+        self.tails: tuple[dict[str, _Tail], ...] = ({}, {})
+
+    def compile(self) -> None:
+        """Index :attr:`rules`, in their order (the first rule for a method wins)."""
+        for rule in self.rules:
+            self.roots[rule.websocket].insert(rule)
+            if all(isinstance(step, str) for step in rule._steps):  # no variables
+                by_method = self.static[rule.websocket].setdefault(rule.rule, {})
+                for method in rule.methods:
+                    by_method.setdefault(method, rule)
+        for websocket, root in enumerate(self.roots):
+            root.finalize()
+            _index_tails(root, "", self.tails[websocket])
+
+    def search(
+        self, path: str, method: str, websocket: bool, miss: _Miss, values: tuple[Any, ...] = ()
+    ) -> _Found | None:
+        """The rule for ``path`` and its values (after ``values``, the domain's), or None.
+
+        What :meth:`.map.Map.find` does inline for the default domain; misses
+        are recorded in ``miss``.
+        """
+        by_method = self.static[websocket].get(path)
+        if by_method is not None and (rule := by_method.get(method)) is not None:
+            return rule, values
+        if not path.startswith("/"):
+            return None
+        head, _, last = path.rpartition("/")
+        tail = self.tails[websocket].get(head)
+        if tail is not None and last and last not in tail.static:
+            value = tail.read(last)
+            if value is not NO_MATCH and (rule := tail.exact.get(method)) is not None:
+                return rule, (*values, value)
+        return _walk(self.roots[websocket], path[1:].split("/"), 0, values, method, miss)

@@ -155,6 +155,69 @@ def _parse_rule(rule: str) -> tuple[_Segment, ...]:
     return tuple(tuple(segment) for segment in segments)
 
 
+def _parse_domain(rule: str, kind: str, pattern: str, taken: Iterable[str]) -> _Segment:
+    """A ``subdomain=`` or ``host=`` pattern: static text (lowercased) and variables."""
+    items: list[str | _Variable] = []
+    names = set(taken)
+    pos = 0
+    for found in [*_VARIABLE_RE.finditer(pattern), None]:
+        text = pattern[pos : len(pattern) if found is None else found.start()]
+        if "<" in text or ">" in text or "/" in text:
+            raise ValueError(
+                f"The {kind} {pattern!r} of URL rule {rule!r} is malformed near {text!r}; "
+                "write names and variables, as in 'api' or '<user>.example.com'."
+            )
+        if text:
+            items.append(text.lower())  # host names are case-insensitive
+        if found is None:
+            break
+        name = found["name"]
+        if name in names:
+            raise ValueError(
+                f"URL rule {rule!r} uses the variable name {name!r} twice (its {kind} "
+                f"{pattern!r} has it too)."
+            )
+        names.add(name)
+        items.append(_Variable(rule, name, found["converter"] or "default", found["args"]))
+        pos = found.end()
+    return tuple(items)
+
+
+def _build_parts(
+    items: Iterable[str | _Variable], converters: Mapping[str, BaseConverter]
+) -> tuple[str | tuple[str, BaseConverter], ...]:
+    """Static text (already quoted) and ``(name, converter)`` pairs, merged where adjacent."""
+    parts: list[str | tuple[str, BaseConverter]] = []
+    text = ""
+    for item in items:
+        if isinstance(item, str):
+            text += item
+        else:
+            if text:
+                parts.append(text)
+            parts.append((item.name, converters[item.name]))
+            text = ""
+    if text:
+        parts.append(text)
+    return tuple(parts)
+
+
+def _fill(
+    parts: tuple[str | tuple[str, BaseConverter], ...],
+    values: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+) -> str:
+    """``parts`` with each variable's value from ``values`` or ``defaults``, via ``to_url``."""
+    pieces: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            pieces.append(part)
+        else:
+            name, converter = part
+            pieces.append(converter.to_url(values[name] if name in values else defaults[name]))
+    return "".join(pieces)
+
+
 class Rule:
     """A URL pattern in Flask syntax and the endpoint it leads to.
 
@@ -162,11 +225,21 @@ class Rule:
     added when GET is present and OPTIONS when ``provide_automatic_options``. A
     ``websocket`` rule only answers websocket requests and its methods are
     ``{"GET"}``. ``plan`` is free for the application; the router never reads it.
+
+    ``subdomain`` and ``host`` are Werkzeug's: with a map's ``host_matching``
+    the rule matches requests whose host matches ``host`` (``"<user>.example.com"``
+    may have variables, as the path does); otherwise it matches requests to
+    ``subdomain`` (``"api"``, ``"<user>"``) of the server name, or, when not
+    given, to the map's ``default_subdomain``. ``arguments`` holds the names of
+    the rule's variables (path and domain) and of its defaults, as Werkzeug's.
     """
 
     __slots__ = (
         "_build_parts",
         "_canonical",
+        "_domain",
+        "_domain_parts",
+        "_domain_step",
         "_known",
         "_map",
         "_names",
@@ -176,11 +249,13 @@ class Rule:
         "arguments",
         "defaults",
         "endpoint",
+        "host",
         "methods",
         "plan",
         "provide_automatic_options",
         "rule",
         "strict_slashes",
+        "subdomain",
         "websocket",
     )
 
@@ -194,6 +269,8 @@ class Rule:
         strict_slashes: bool | None = None,
         provide_automatic_options: bool = True,
         websocket: bool = False,
+        subdomain: str | None = None,
+        host: str | None = None,
     ) -> None:
         self.rule = rule
         self.endpoint = endpoint
@@ -201,6 +278,8 @@ class Rule:
         self.strict_slashes = strict_slashes
         self.provide_automatic_options = provide_automatic_options
         self.websocket = websocket
+        self.subdomain = subdomain
+        self.host = host
         self.plan: Any = None
         self.methods = self._methods(methods)
         self._segments = _parse_rule(rule)
@@ -210,12 +289,16 @@ class Rule:
             for item in segment
             if isinstance(item, _Variable)
         )
-        self.arguments = frozenset(self._names)
-        self._known = self.arguments | frozenset(self.defaults or ())
-        self._required = self.arguments - frozenset(self.defaults or ())
+        self._required = frozenset(self._names) - frozenset(self.defaults or ())
+        self.arguments = self._known = frozenset(self._names) | frozenset(self.defaults or ())
         self._map: Map | None = None
         self._steps: tuple[str | _Step, ...] = ()
         self._build_parts: tuple[str | tuple[str, BaseConverter], ...] = ()
+        # The domain pattern the map matches (subdomain or host, "" for none):
+        # static text is a router key; with variables, a step that reads them.
+        self._domain = ""
+        self._domain_step: _Step | None = None
+        self._domain_parts: tuple[str | tuple[str, BaseConverter], ...] = ()
         # Earlier rules of the endpoint whose defaults make them the canonical URL.
         self._canonical: tuple[Rule, ...] = ()
 
@@ -243,12 +326,27 @@ class Rule:
 
     def _bind(self, urls: Map) -> None:
         """Resolve converters through ``urls`` and precompile matching and building."""
+        if self.subdomain is None:
+            self.subdomain = urls.default_subdomain
+        kind = "host" if urls.host_matching else "subdomain"
+        pattern = (self.host if urls.host_matching else self.subdomain) or ""
+        domain = _parse_domain(self.rule, kind, pattern, self._names) if pattern else ()
         converters = {
             item.name: item.resolve(self.rule, urls)
-            for segment in self._segments
+            for segment in (*self._segments, domain)
             for item in segment
             if isinstance(item, _Variable)
         }
+        domain_names = tuple(item.name for item in domain if isinstance(item, _Variable))
+        if domain_names:
+            self._domain_step = _Step(self.rule, [domain], converters)
+            # A match's values are the domain's, then the path's.
+            self._names = domain_names + self._names
+            self._required |= frozenset(domain_names) - frozenset(self.defaults or ())
+            self.arguments = self._known = self._known | frozenset(domain_names)
+        # Static: the (lowercased) text, the key of its router. With variables, as written.
+        self._domain = pattern if domain_names else "".join(i for i in domain if isinstance(i, str))
+        self._domain_parts = _build_parts(domain, converters)
         steps: list[str | _Step] = []
         for index, segment in enumerate(self._segments):
             used = [converters[item.name] for item in segment if isinstance(item, _Variable)]
@@ -264,22 +362,12 @@ class Rule:
                 if trailing:
                     steps.append("")
                 break
-        parts: list[str | tuple[str, BaseConverter]] = []
-        text = ""
+        items: list[str | _Variable] = []
         for segment in self._segments:
-            text += "/"
-            for item in segment:
-                if isinstance(item, str):
-                    text += quote(item, safe=_PATH_SAFE)
-                else:
-                    if text:
-                        parts.append(text)
-                    parts.append((item.name, converters[item.name]))
-                    text = ""
-        if text:
-            parts.append(text)
+            items.append("/")
+            items.extend(quote(i, safe=_PATH_SAFE) if isinstance(i, str) else i for i in segment)
         self._steps = tuple(steps)
-        self._build_parts = tuple(parts)
+        self._build_parts = _build_parts(items, converters)
         if self.strict_slashes is None:
             self.strict_slashes = urls.strict_slashes
         self._map = urls
@@ -293,23 +381,24 @@ class Rule:
         for key, default in defaults.items():
             if key in values and values[key] != default:
                 return None
-        pieces: list[str] = []
         try:
-            for part in self._build_parts:
-                if isinstance(part, str):
-                    pieces.append(part)
-                else:
-                    name, converter = part
-                    value = values[name] if name in values else defaults[name]
-                    pieces.append(converter.to_url(value))
+            url = _fill(self._build_parts, values, defaults)
         except ValueError:
             return None
-        url = "".join(pieces)
         if append_unknown and not self._known.issuperset(values):
             query = _encode_query((k, v) for k, v in values.items() if k not in self._known)
             if query:
                 url += "?" + query
         return url
+
+    def _build_domain(self, values: Mapping[str, Any]) -> str | None:
+        """The subdomain or host for ``values`` ("" for none), after :meth:`_build` took them."""
+        if self._domain_step is None:
+            return self._domain
+        try:
+            return _fill(self._domain_parts, values, self.defaults or _NO_DEFAULTS)
+        except ValueError:
+            return None
 
     def _why_not(self, values: Mapping[str, Any]) -> str:
         """Why :meth:`_build` refuses ``values``, said so that the caller can fix it."""
@@ -320,7 +409,7 @@ class Rule:
         clash = {k: v for k, v in defaults.items() if k in values and values[k] != v}
         if clash:
             return f"Rule {self.rule!r} has defaults {clash}; leave those values out."
-        for part in self._build_parts:
+        for part in (*self._domain_parts, *self._build_parts):
             if not isinstance(part, str):
                 name, converter = part
                 value = values[name] if name in values else defaults[name]
