@@ -124,6 +124,9 @@ class MicroASGI(App):
         import_name: str,
         static_url_path: str | None = None,
         static_folder: str | os.PathLike[str] | None = "static",
+        static_host: str | None = None,
+        host_matching: bool = False,
+        subdomain_matching: bool = False,
         template_folder: str | os.PathLike[str] | None = "templates",
         instance_path: str | None = None,
         instance_relative_config: bool = False,
@@ -133,6 +136,9 @@ class MicroASGI(App):
             import_name,
             static_url_path=static_url_path,
             static_folder=static_folder,
+            static_host=static_host,
+            host_matching=host_matching,
+            subdomain_matching=subdomain_matching,
             template_folder=template_folder,
             instance_path=instance_path,
             instance_relative_config=instance_relative_config,
@@ -153,6 +159,7 @@ class MicroASGI(App):
             self.add_url_rule(
                 f"{self.static_url_path}/<path:filename>",
                 endpoint="static",
+                host=static_host,
                 view_func=self.send_static_file,
             )
 
@@ -215,8 +222,10 @@ class MicroASGI(App):
         """Build the URL of ``endpoint``; extra ``values`` become the query string.
 
         During a request the URL is relative (``/users/1``) and includes the
-        prefix the app is mounted at; ``_external=True`` adds scheme and host.
-        Outside a request, ``SERVER_NAME`` is needed, and URLs are external.
+        prefix the app is mounted at; ``_external=True`` adds scheme and host
+        (``SERVER_NAME`` if set, else the request's). A rule on another
+        subdomain or host than the request's gives a whole URL. Outside a
+        request, ``SERVER_NAME`` is needed, and URLs are external.
         ``.name`` is relative to the current blueprint.
         """
         ctx = _cv_app.get(None)
@@ -225,38 +234,37 @@ class MicroASGI(App):
             if endpoint.startswith("."):
                 blueprint = request.blueprint
                 endpoint = f"{blueprint}{endpoint}" if blueprint else endpoint[1:]
-            root = request.root_path
-            scheme = _scheme or request.scheme
-            host = request.host
             if _external is None:
                 _external = _scheme is not None
         else:
             if endpoint.startswith("."):
                 endpoint = endpoint[1:]
-            host = self.config["SERVER_NAME"]
-            if host is None:
+            if self.config["SERVER_NAME"] is None:
                 raise RuntimeError(
                     "Unable to build URLs outside an active request without 'SERVER_NAME'"
                     " configured. Also configure 'APPLICATION_ROOT' and"
                     " 'PREFERRED_URL_SCHEME' as needed."
                 )
-            root = self.config["APPLICATION_ROOT"].rstrip("/")
-            scheme = _scheme or self.config["PREFERRED_URL_SCHEME"]
             if _external is None:
                 _external = True
         if _scheme is not None and not _external:
             raise ValueError("When specifying '_scheme', '_external' must be True.")
         self.inject_url_defaults(endpoint, values)
+        urls = self.url_map
         try:
-            path = self.url_map.build(endpoint, values, method=_method)
+            if request is not None and not _external and not urls.has_domains:
+                # The common case: a path under the request's root path, no host needed.
+                # root_path is decoded; the built path is quoted already.
+                url = quote(request.root_path) + urls.build(endpoint, values, method=_method)
+            else:
+                adapter = self.create_url_adapter(request)
+                assert adapter is not None  # SERVER_NAME is set (checked above)
+                url = adapter._url_for(endpoint, values, _method, _external, _scheme)
         except BuildError as error:
             values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
             return self.handle_url_build_error(error, endpoint, values)
-        url = quote(root) + path  # root_path is decoded; the built path is quoted already
         if _anchor is not None:
             url += "#" + quote(_anchor, safe="%!#$&'()*+,/:;=?@")
-        if _external:
-            url = f"{scheme}://{host}{url}"
         return url
 
     # -- ASGI entry point -------------------------------------------------------
@@ -397,7 +405,11 @@ class MicroASGI(App):
         found: Any = check_host(connection.scope["headers"], self.config["TRUSTED_HOSTS"])
         if found is None:
             try:
-                found = self.url_map.find(connection.path, connection.method, websocket)
+                found = (
+                    self._find_on_host(connection, websocket)
+                    if self._routes_by_host  # else the Host is not even read
+                    else self.url_map.find(connection.path, connection.method, websocket)
+                )
             except HTTPException as exc:  # a converter may abort() too, as in Flask
                 found = exc
             if found.__class__ is tuple:
@@ -552,7 +564,7 @@ class MicroASGI(App):
         """The answer to an automatic OPTIONS request: empty, with ``Allow``."""
         request = _cv_app.get().request
         assert request is not None
-        methods = self.url_map.allowed_methods(request.path)
+        methods = self._allowed_methods(request)
         response = self.response_class()
         response.headers["Allow"] = ", ".join(sorted(methods))
         return response

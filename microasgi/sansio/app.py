@@ -13,19 +13,22 @@ import logging
 import os
 import sys
 import threading
+import warnings
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import timedelta
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
 from werkzeug.sansio.response import Response as SansIOResponse
 
 from ..config import DEFAULT_CONFIG, Config, ConfigAttribute
+from ..exceptions import HTTPException
 from ..json.provider import DefaultJSONProvider, JSONProvider
 from ..logging import create_logger
-from ..routing import BuildError, Map, Rule
-from ..typing import ASGIApp, RouteCallable
+from ..routing import BuildError, Map, MapAdapter, Rule
+from ..routing.map import strip_default_port, subdomain_of
+from ..typing import ASGIApp, RouteCallable, Scope
 from .blueprints import Blueprint, blueprint_chain, check_blueprint
 from .scaffold import F, Scaffold, get_root_path, is_async_callable, registering, setupmethod
 
@@ -33,6 +36,52 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
 T = TypeVar("T")
+
+
+class URLParts(Protocol):
+    """What URL matching and building read of a request (or a websocket)."""
+
+    @property
+    def scheme(self) -> str:
+        """``http``, ``https``, ``ws`` or ``wss``."""
+
+    @property
+    def host(self) -> str:
+        """The host and port it was sent to (without the scheme's default port)."""
+
+    @property
+    def root_path(self) -> str:
+        """The prefix the app is mounted at."""
+
+    @property
+    def path(self) -> str:
+        """The path below :attr:`root_path`."""
+
+    @property
+    def method(self) -> str:
+        """The HTTP method."""
+
+    @property
+    def query_string(self) -> bytes:
+        """The raw query string."""
+
+    @property
+    def scope(self) -> Scope:
+        """The ASGI scope."""
+
+
+def _host_of(connection: URLParts) -> str:
+    """``connection.host``, read from the raw ``Host`` header when there is one.
+
+    The app checked that header before matching (one, and well formed), and
+    ``request.host`` would first build all the request's headers: several
+    microseconds, for a route lookup that costs one.
+    """
+    for name, value in connection.scope["headers"]:
+        if name == b"host" and value:
+            host: str = value.decode("latin-1")
+            return host.removesuffix(":443" if connection.scheme in ("https", "wss") else ":80")
+    return connection.host
 
 
 def _make_timedelta(value: timedelta | int) -> timedelta:
@@ -68,6 +117,9 @@ class App(Scaffold):
         import_name: str,
         static_url_path: str | None = None,
         static_folder: str | os.PathLike[str] | None = "static",
+        static_host: str | None = None,
+        host_matching: bool = False,
+        subdomain_matching: bool = False,
         template_folder: str | os.PathLike[str] | None = "templates",
         instance_path: str | None = None,
         instance_relative_config: bool = False,
@@ -89,12 +141,22 @@ class App(Scaffold):
         self.instance_path = instance_path
         self.config = self.make_config(instance_relative_config)
         self.json: JSONProvider = self.json_provider_class(self)
-        self.url_map = self.url_map_class()
+        self.url_map = self.url_map_class(host_matching=host_matching)
+        self.subdomain_matching = subdomain_matching
+        if self.has_static_folder and bool(static_host) != host_matching:
+            # Flask's check, and its exception: with host matching the static
+            # route needs a host of its own, and without it cannot have one.
+            raise AssertionError(
+                "Invalid static_host/host_matching combination: pass static_host= exactly"
+                " when host_matching=True (or static_folder=None)."
+            )
         self.teardown_appcontext_funcs: list[Callable[[BaseException | None], Any]] = []
         self.before_serving_funcs: list[Callable[[], Any]] = []
         self.after_serving_funcs: list[Callable[[], Any]] = []
         self.while_serving_gens: list[Callable[[], AsyncGenerator[None, None]]] = []
-        self.url_build_error_handlers: list[Callable[[BuildError, str, dict[str, Any]], str]] = []
+        self.url_build_error_handlers: list[
+            Callable[[BuildError, str, dict[str, Any]], str | None]
+        ] = []
         self.shell_context_processors: list[Callable[[], dict[str, Any]]] = []
         self.extensions: dict[str, Any] = {}
         self.blueprints: dict[str, Blueprint] = {}
@@ -326,8 +388,10 @@ class App(Scaffold):
         """Register ``view_func`` for URL ``rule``; the method behind :meth:`route`.
 
         Options: ``methods`` (default ``["GET"]``), ``defaults``,
-        ``strict_slashes``, ``websocket``, and ``stream=True`` to hand the view
-        the request body unread (``request.stream``) instead of preloading it.
+        ``strict_slashes``, ``websocket``, ``subdomain`` (with
+        ``subdomain_matching``) or ``host`` (with ``host_matching``), and
+        ``stream=True`` to hand the view the request body unread
+        (``request.stream``) instead of preloading it.
         """
         if endpoint is None:
             if view_func is None:
@@ -372,8 +436,8 @@ class App(Scaffold):
 
     @setupmethod
     def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
-        """Register a blueprint: ``url_prefix=``, ``name=`` (to register it twice),
-        ``url_defaults=``, ``cli_group=`` override the blueprint's own settings."""
+        """Register a blueprint: ``url_prefix=``, ``subdomain=``, ``name=`` (to register it
+        twice), ``url_defaults=``, ``cli_group=`` override the blueprint's own settings."""
         check_blueprint(blueprint)
         blueprint.register(self, options)
 
@@ -453,6 +517,100 @@ class App(Scaffold):
         return f
 
     # -- URLs ----------------------------------------------------------------------
+
+    @property
+    def subdomain_matching(self) -> bool:
+        """Whether rules match on the subdomain of ``SERVER_NAME`` a request is for.
+
+        Flask's ``subdomain_matching`` (a constructor argument, also settable
+        before the first request). Without it, rules of the default subdomain
+        answer requests to any host, and ``subdomain=`` only builds URLs.
+        """
+        return self._subdomain_matching
+
+    @subdomain_matching.setter
+    def subdomain_matching(self, value: bool) -> None:
+        self._subdomain_matching = value
+        # The request path reads the Host only when this is set: one flag, checked once.
+        self._routes_by_host = value or self.url_map.host_matching
+
+    def create_url_adapter(self, request: URLParts | None) -> MapAdapter | None:
+        """The URL map bound to ``request``'s URL, or outside a request to ``SERVER_NAME``.
+
+        As Flask's: within a request the server name is ``SERVER_NAME`` if set
+        (else the request's host) and the subdomain is the request's (with
+        ``subdomain_matching``; else the default one); with ``host_matching``
+        it is the request's host. Outside a request, the URL is ``SERVER_NAME``,
+        ``APPLICATION_ROOT`` and ``PREFERRED_URL_SCHEME``; None without ``SERVER_NAME``.
+        """
+        config = self.config
+        if request is None:
+            if config["SERVER_NAME"] is None:
+                return None
+            return self.url_map.bind(
+                config["SERVER_NAME"],
+                script_name=config["APPLICATION_ROOT"],
+                url_scheme=config["PREFERRED_URL_SCHEME"],
+            )
+        scheme = request.scheme
+        host = _host_of(request)
+        server_name = config["SERVER_NAME"]
+        if self.url_map.host_matching:
+            server_name = host.lower()  # what rules' hosts are compared with
+        elif server_name is None:
+            server_name = host  # as sent: external URLs keep its case
+        else:
+            server_name = strip_default_port(server_name.lower(), scheme)
+        return MapAdapter(
+            self.url_map,
+            server_name,
+            request.root_path,
+            None if self.url_map.host_matching else self._url_domain(host.lower(), scheme),
+            scheme,
+            request.path,
+            request.method,
+            request.query_string.decode("latin-1"),
+        )
+
+    def _url_domain(self, host: str, scheme: str) -> str:
+        """The domain rules match a request to ``host`` on: the host itself under
+        host matching, else its subdomain of ``SERVER_NAME``.
+
+        As Werkzeug's ``bind_to_environ``: a host not under ``SERVER_NAME`` (an
+        IP address, another name) warns and is the subdomain ``"<invalid>"``,
+        which only rules with a variable subdomain (``<user>``) match.
+        """
+        if self.url_map.host_matching:
+            return host
+        if not self._subdomain_matching:
+            return self.url_map.default_subdomain
+        server_name = self.config["SERVER_NAME"]
+        if server_name is None:
+            return ""
+        server_name = strip_default_port(server_name.lower(), scheme)
+        subdomain = subdomain_of(host, server_name)
+        if subdomain is None:
+            warnings.warn(
+                f"Current server name {host!r} doesn't match configured server name"
+                f" {server_name!r}",
+                stacklevel=2,
+            )
+            return "<invalid>"
+        return subdomain
+
+    def _find_on_host(
+        self, connection: URLParts, websocket: bool
+    ) -> tuple[Rule, dict[str, Any]] | HTTPException:
+        """``url_map.find`` for an app whose rules match on the host too."""
+        domain = self._url_domain(_host_of(connection).lower(), connection.scheme)
+        return self.url_map.find_on_domain(domain, connection.path, connection.method, websocket)
+
+    def _allowed_methods(self, connection: URLParts) -> set[str]:
+        """The methods of the rules matching the request's URL: automatic OPTIONS' ``Allow``."""
+        if not self._routes_by_host:
+            return self.url_map.allowed_methods(connection.path)
+        domain = self._url_domain(_host_of(connection).lower(), connection.scheme)
+        return self.url_map.allowed_methods(connection.path, domain)
 
     def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
         """Let ``url_defaults`` functions fill in ``values`` for ``endpoint``."""

@@ -56,7 +56,8 @@ def check_blueprint(blueprint: object) -> None:
 
 
 class BlueprintSetupState:
-    """How one registration of a blueprint is applied to the app (prefix, name, defaults)."""
+    """How one registration of a blueprint is applied to the app (prefix, subdomain, name,
+    defaults)."""
 
     def __init__(
         self,
@@ -71,6 +72,9 @@ class BlueprintSetupState:
         self.first_registration = first_registration
         url_prefix = options.get("url_prefix")
         self.url_prefix: str | None = url_prefix if url_prefix is not None else blueprint.url_prefix
+        subdomain = options.get("subdomain")
+        #: The subdomain of the blueprint's rules (those that give none of their own).
+        self.subdomain: str | None = subdomain if subdomain is not None else blueprint.subdomain
         self.name: str = options.get("name", blueprint.name)
         self.name_prefix: str = options.get("name_prefix", "")
         self.url_defaults = dict(blueprint.url_values_defaults)
@@ -83,7 +87,9 @@ class BlueprintSetupState:
         view_func: RouteCallable | None = None,
         **options: Any,
     ) -> None:
-        """Register a rule on the app, prefixed and with the blueprint's endpoint name."""
+        """Register a rule on the app, prefixed, on the blueprint's subdomain, and with the
+        blueprint's endpoint name."""
+        options.setdefault("subdomain", self.subdomain)
         if self.url_prefix is not None:
             rule = (
                 "/".join((self.url_prefix.rstrip("/"), rule.lstrip("/")))
@@ -118,6 +124,9 @@ class Blueprint(Scaffold):
             return "admin home"
 
         app.register_blueprint(bp)        # GET /admin/ -> endpoint "admin.dashboard"
+
+    ``subdomain=`` (here or at :meth:`App.register_blueprint`) puts its routes
+    on that subdomain of ``SERVER_NAME``, as Flask's (see ``subdomain_matching``).
     """
 
     def __init__(
@@ -144,10 +153,9 @@ class Blueprint(Scaffold):
             raise ValueError("'name' may not be empty.")
         if "." in name:
             raise ValueError("'name' may not contain a dot '.' character.")
-        if subdomain is not None:
-            raise NotImplementedError("Subdomain matching is not supported by microasgi yet.")
         self.name = name
         self.url_prefix = url_prefix
+        self.subdomain = subdomain
         self.url_values_defaults = url_defaults or {}
         self.cli_group = cli_group
         self.deferred_functions: list[DeferredSetupFunction] = []
@@ -247,6 +255,16 @@ class Blueprint(Scaffold):
 
         for child, child_options in self._blueprints:
             child_options = dict(child_options)
+            # A child's subdomain goes below its parent's: "api" in "parent" is "api.parent".
+            child_subdomain = child_options.get("subdomain")
+            if child_subdomain is None:
+                child_subdomain = child.subdomain
+            if child_subdomain is not None and state.subdomain is not None:
+                child_options["subdomain"] = f"{child_subdomain}.{state.subdomain}"
+            else:
+                child_options["subdomain"] = (
+                    child_subdomain if child_subdomain is not None else state.subdomain
+                )
             child_prefix = child_options.get("url_prefix", child.url_prefix)
             if state.url_prefix is not None and child_prefix is not None:
                 child_options["url_prefix"] = (
