@@ -63,3 +63,8 @@ def set_current_token(token: Any) -> None:
 def call_soon(token: Any, func: Callable[[], object]) -> None:
     """Schedule ``func()`` on ``token``'s event loop without waiting for it (thread-safe)."""
     token.backend_class.run_sync_soon(func, (), token.native_token)
+
+
+def thread_token() -> Any:
+    """The event loop token set for this thread (ours or anyio's worker), or ``None``."""
+    return getattr(_threadlocals, "current_token", None)

@@ -29,19 +29,24 @@ the route's rule, so the per-request work is only what the request needs.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+import sys
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator
 from contextlib import AsyncExitStack, suppress
+from functools import partial
 from itertools import chain
-from types import CoroutineType
+from types import CoroutineType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import quote
 
 import anyio
 from werkzeug.datastructures import Headers
+from werkzeug.routing import RoutingException
 
 from .bridge import (
     WorkerPool,
+    call_async,
     release_request_slot,
     release_request_thread,
     run_in_request_thread,
@@ -61,7 +66,7 @@ from .exceptions import (
     RequestRedirect,
 )
 from .files import FileResponse, send_file_max_age, send_static_file
-from .globals import _cv_app
+from .globals import _NO_REQUEST, _cv_app
 from .lifespan import run_lifespan
 from .memory import gc_tuning_wanted, tune_gc
 from .routing import BuildError
@@ -70,6 +75,13 @@ from .sansio.blueprints import blueprint_lineage
 from .sansio.plans import RoutePlan, call_with_kwargs
 from .sansio.scaffold import is_async_callable
 from .sessions import SecureCookieSessionInterface, SessionInterface
+from .signals import (
+    appcontext_tearing_down,
+    got_request_exception,
+    request_finished,
+    request_started,
+    request_tearing_down,
+)
 from .templating import create_environment, template_location, update_template_context
 from .typing import (
     ASGIApp,
@@ -91,8 +103,23 @@ T = TypeVar("T")
 
 #: A websocket handler's error that no error handler answered (close with 1011).
 _UNHANDLED: Any = object()
-#: Stands for "answer the routing error" (404, 405, redirect) in full_dispatch_request.
+#: Stands for "answer the routing error" (404, 405, redirect) in _dispatch.
 _ROUTING_ERROR: Any = object()
+#: Stands for "run Flask's own request steps" (an app that overrides them) in _dispatch.
+_FLASK_STEPS: Any = object()
+#: Flask's "no argument given" for the teardown methods' ``exc``.
+_sentinel: Any = object()
+#: Flask's overridable methods, by the part of the request path each one replaces.
+_DISPATCH_METHODS = (
+    "full_dispatch_request",
+    "preprocess_request",
+    "dispatch_request",
+    "finalize_request",
+    "make_response",
+    "process_response",
+)
+_USER_ERROR_METHODS = ("handle_user_exception", "handle_http_exception")
+_TEARDOWN_METHODS = ("do_teardown_request", "do_teardown_appcontext")
 #: What a view's return value may be as a body, and as headers in a 2-tuple.
 _BODY_TYPES = (str, bytes, bytearray)
 _HEADER_TYPES = (dict, tuple, list, Headers)
@@ -154,6 +181,9 @@ class MicroASGI(App):
         self._start_lock: anyio.Lock | None = None
         self._error_plans: dict[tuple[str | None, bool], RoutePlan] = {}
         self._prefix_table: list[tuple[str, str]] = []
+        # Which of Flask's request methods the app replaces (see _find_overrides).
+        self._flask_dispatch = self._flask_user_errors = False
+        self._flask_exception = self._flask_teardown = False
         if self.has_static_folder:
             # Flask's static route; `static_url_path` defaults to "/static".
             self.add_url_rule(
@@ -303,18 +333,18 @@ class MicroASGI(App):
         ended = kept = False  # teardown ran; the test client keeps the context
         try:
             try:
-                response = await self.full_dispatch_request(ctx, plan)  # type: ignore[arg-type]
+                response = await self._dispatch(ctx, plan)  # type: ignore[arg-type]
             except ClientGone:
                 return  # nobody left to answer
             except Exception as exc:
                 error = exc
-                response = await self.handle_exception(ctx, exc)
+                response = await self._handle_exception(ctx, exc)
             if response._headers is not None:  # a view or hook touched them
                 try:
                     response._freeze_headers()
                 except ValueError as exc:  # one assigned whole, past the checks
                     error = exc
-                    response = await self.handle_exception(ctx, exc)
+                    response = await self._handle_exception(ctx, exc)
             extensions = scope.get("extensions")
             preserve = extensions.get("microasgi.preserve_context") if extensions else None
             if preserve is None and not response._sends_with_request:
@@ -323,7 +353,7 @@ class MicroASGI(App):
                 # kept for a sync teardown goes back now, not once a slow client
                 # has read the last byte.
                 ended = True
-                if self._has_teardown or ctx._lease is not None:
+                if self._has_teardown or ctx._lease is not None or _tearing_down_receivers():
                     await self._end_request(ctx, error)
             try:
                 # A stream=True view may still be reading the body while the
@@ -338,14 +368,16 @@ class MicroASGI(App):
                     error = exc
                     if self.propagate_exceptions:
                         raise
-                    self.log_exception(exc, request)
+                    self.log_exception((type(exc), exc, exc.__traceback__))
             if preserve is not None:
                 preserve(ctx, error)  # the test client ends and closes it later
                 kept = ended = True
                 release_request_slot(ctx)
         finally:
             try:
-                if not ended and (self._has_teardown or ctx._lease is not None):
+                if not ended and (
+                    self._has_teardown or ctx._lease is not None or _tearing_down_receivers()
+                ):
                     await self._end_request(ctx, error)
             finally:
                 if not kept:
@@ -428,7 +460,7 @@ class MicroASGI(App):
             rv = await _before(plan, ws)
             if rv is not None:
                 return rv
-        return await self.dispatch_request(ws, plan)
+        return await self._call_view(ws, plan)
 
     async def _handle_websocket_error(self, ws: Websocket, exc: Exception) -> Any:
         """An error handler's answer to ``exc``, or the HTTP error; unhandled ones are logged.
@@ -448,7 +480,7 @@ class MicroASGI(App):
             return error_response(http_exc)
         if self.propagate_exceptions and not ws.accepted:
             raise exc
-        self.log_exception(exc, ws)
+        self.log_exception((type(exc), exc, exc.__traceback__))
         if ws.accepted:
             return _UNHANDLED
         return error_response(InternalServerError())
@@ -460,10 +492,20 @@ class MicroASGI(App):
         ``teardown_request`` hooks, as it runs no ``before_request`` ones).
         """
         try:
-            if self._has_teardown:
-                if ctx.request is not None:
-                    await self.do_teardown_request(ctx.request.blueprints, error)
-                await self.do_teardown_appcontext(error)
+            request = ctx.request
+            if self._flask_teardown:
+                steps = [self.do_teardown_appcontext]
+                if request is not None:
+                    steps.insert(0, self.do_teardown_request)
+                await self._teardown_hooks(error, steps)
+            elif self._has_teardown or _tearing_down_receivers():
+                if request is not None:
+                    await self._teardown_hooks(error, self._teardown_funcs_for(request.blueprints))
+                    if request_tearing_down.receivers:
+                        await self._send(request_tearing_down, exc=error)
+                await self._teardown_hooks(error, reversed(self.teardown_appcontext_funcs))
+                if appcontext_tearing_down.receivers:
+                    await self._send(appcontext_tearing_down, exc=error)
         finally:
             if ctx._lease is not None:
                 release_request_thread(ctx)
@@ -476,7 +518,15 @@ class MicroASGI(App):
             if ctx.request is not None:
                 ctx.request.close()
 
-    # -- dispatch ----------------------------------------------------------------
+    # -- dispatch: the request path's own steps ------------------------------------
+    #
+    # The steps below are the fast path, on the event loop. Flask's overridable
+    # methods (further down: ``full_dispatch_request``, ``handle_user_exception``
+    # ...) are the same steps with Flask's signatures: plain sync methods, run in
+    # the request's worker thread. An app that overrides or wraps one of them (a
+    # subclass, or an extension assigning ``app.handle_exception``) has the
+    # request path call it there instead of the step it replaces (see
+    # ``_find_overrides``).
 
     def _routing_error(
         self, connection: Request | Websocket, exc: HTTPException, websocket: bool
@@ -493,7 +543,7 @@ class MicroASGI(App):
         connection._blueprints = plan.blueprints
         return plan
 
-    async def full_dispatch_request(self, ctx: AppContext, plan: RoutePlan) -> Response:
+    async def _dispatch(self, ctx: AppContext, plan: RoutePlan) -> Response:
         """Preload, hooks, view, response, after-hooks: steps 3 to 7."""
         request = ctx.request
         assert request is not None
@@ -506,52 +556,61 @@ class MicroASGI(App):
                     )
             else:
                 request._open_stream(config["MAX_CONTENT_LENGTH"])
-            rv = await _before(plan, request) if plan.preprocessors or plan.before else None
-            if rv is None:
-                if request.routing_exception is not None:
-                    rv = _ROUTING_ERROR
-                else:
-                    rv = self.dispatch_request(request, plan)
-                    if rv.__class__ is CoroutineType:
-                        rv = await rv
+            if self._flask_dispatch:
+                rv = _FLASK_STEPS
+            else:
+                if request_started.receivers:
+                    await self._send(request_started)
+                rv = await _before(plan, request) if plan.preprocessors or plan.before else None
+                if rv is None:
+                    if request.routing_exception is not None:
+                        rv = _ROUTING_ERROR
+                    else:
+                        rv = self._call_view(request, plan)
                         if rv.__class__ is CoroutineType:
-                            # A sync decorator (login_required, say) around an async view.
                             rv = await rv
+                            if rv.__class__ is CoroutineType:
+                                # A sync decorator (login_required, say) around an async view.
+                                rv = await rv
         except ClientGone:
             raise
         except Exception as exc:
-            rv = await self.handle_user_exception(ctx, exc)
+            rv = await self._handle_user_exception(request, exc)
         if rv is _ROUTING_ERROR:
             # Answered without raising it here: its traceback would hold this frame,
             # and the frame the request that holds the exception (a reference cycle
             # per 404, left for the garbage collector).
             assert request.routing_exception is not None
-            rv = await self.handle_user_exception(ctx, request.routing_exception)
+            rv = await self._handle_user_exception(request, request.routing_exception)
+        if self._flask_dispatch:
+            if rv is _FLASK_STEPS:
+                return await run_in_request_thread(self.full_dispatch_request)
+            # The body failed before Flask's steps could start.
+            return await run_in_request_thread(self.finalize_request, rv)
         try:
             response = self.make_response(rv)
             # Most routes have no after-hooks, and most requests no session.
-            if plan.process_response or ctx._after_request_functions or ctx._session is not None:
-                response = await self.process_response(ctx, response, plan)
+            if plan.after or ctx._after_request_functions or ctx._session is not None:
+                response = await self._process_response(ctx, response, plan)
+            if request_finished.receivers:
+                await self._send(request_finished, response=response)
             return response
         except HTTPException as exc:
             # An after-hook that reads bad input (request.args past its limit) is
             # still the client's mistake: its 4xx, not a 500.
             return error_response(exc)
 
-    def dispatch_request(self, connection: Request | Websocket, plan: RoutePlan) -> Any:
-        """Call the view: the one place a view (or websocket handler) is called.
+    def _call_view(self, connection: Request | Websocket, plan: RoutePlan) -> Any:
+        """Call the view (or websocket handler): what it returns, or a coroutine to await.
 
-        Returns what the view returns, or a coroutine to await for it: an async
-        view's, or the run of a sync view in the request's worker thread (a
-        generator function is called on the loop: that only makes the
-        generator). Answers an automatic OPTIONS; raises a routing error.
+        An async view's coroutine, or the run of a sync view in the request's
+        worker thread (a generator function is called on the loop: that only
+        makes the generator). Answers an automatic OPTIONS.
         """
-        if connection.routing_exception is not None:
-            raise connection.routing_exception
         if connection.method == "OPTIONS" and plan.automatic_options:
             return self.make_default_options_response()
         view = plan.view
-        assert view is not None  # only error plans have none, and they raised above
+        assert view is not None  # only error plans have none, and they never get here
         args = connection.view_args
         if plan.threaded:
             final = plan.view_is_last
@@ -560,16 +619,7 @@ class MicroASGI(App):
             return run_in_request_thread(view, final=final)
         return view(**args) if args else view()
 
-    def make_default_options_response(self) -> Response:
-        """The answer to an automatic OPTIONS request: empty, with ``Allow``."""
-        request = _cv_app.get().request
-        assert request is not None
-        methods = self._allowed_methods(request)
-        response = self.response_class()
-        response.headers["Allow"] = ", ".join(sorted(methods))
-        return response
-
-    async def process_response(
+    async def _process_response(
         self, ctx: AppContext, response: Response, plan: RoutePlan
     ) -> Response:
         """Run ``after_this_request`` and ``after_request`` hooks, then save the session."""
@@ -585,17 +635,55 @@ class MicroASGI(App):
         return response
 
     async def _call(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Call a hook or handler: an async one on the loop, a sync one in the request's thread."""
         if is_async_callable(func):
             return await func(*args)
         rv = await run_in_request_thread(func, *args)
         return await rv if isinstance(rv, CoroutineType) else rv
 
-    def _plan_options(self) -> dict[str, Any]:
-        # Flask's extension points: overridden, they are called for every request.
-        return {
-            "custom_process_response": type(self).process_response
-            is not MicroASGI.process_response,
-        }
+    async def _send(self, signal: Any, **kwargs: Any) -> None:
+        """Send a request signal as Flask does, from the request's thread: sync receivers
+        run there, async ones on the loop (through :meth:`ensure_sync`)."""
+        send = partial(signal.send, self, _async_wrapper=self.ensure_sync, **kwargs)
+        await run_in_request_thread(send)
+
+    def _overrides(self, name: str) -> bool:
+        """Whether Flask's method ``name`` is replaced: by a subclass, or on the instance."""
+        return name in self.__dict__ or getattr(type(self), name) is not getattr(MicroASGI, name)
+
+    def _find_overrides(self) -> None:
+        # Flask's request methods, overridden or wrapped: each of these sends the
+        # request (or its error path, or its teardown) through Flask's own sync
+        # sequence, in the request's thread.
+        self._flask_dispatch = any(self._overrides(name) for name in _DISPATCH_METHODS)
+        self._flask_user_errors = any(self._overrides(name) for name in _USER_ERROR_METHODS)
+        self._flask_exception = self._overrides("handle_exception")
+        self._flask_teardown = any(self._overrides(name) for name in _TEARDOWN_METHODS)
+
+    def _plan_routes(self) -> None:
+        """Work out every route's plan (and the 404/405 plans) from the hooks as they are.
+
+        Plans are updated in place, so a request in flight sees hooks added
+        while it ran, as in Flask, which reads the hook lists per request.
+        """
+        for rule in self.url_map.iter_rules():
+            if rule.plan is None:
+                rule.plan = RoutePlan(self, rule)
+            else:
+                RoutePlan.__init__(rule.plan, self, rule)
+        for (name, websocket), plan in self._error_plans.items():
+            RoutePlan.__init__(plan, self, None, blueprint_lineage(name) if name else (), websocket)
+        self._has_teardown = (
+            bool(self.teardown_appcontext_funcs)
+            or any(self.teardown_request_funcs.values())
+            or self._flask_teardown
+        )
+
+    def _hooks_changed(self) -> None:
+        # Flask reads its hook lists for every request; extensions add to them even
+        # while serving (Flask-Caching, from a view): plan again.
+        if getattr(self, "_got_first_request", False):
+            self._plan_routes()
 
     async def _first_request(self) -> None:
         """Freeze setup and plan every route; run ``before_serving`` if no lifespan did."""
@@ -604,9 +692,6 @@ class MicroASGI(App):
         async with self._start_lock:
             if self._got_first_request:
                 return
-            for rule in self.url_map.iter_rules():
-                rule.plan = RoutePlan(self, rule, **self._plan_options())
-            self._error_plans.clear()
             # Longest prefix first, so the innermost blueprint claims a path.
             prefixes = [
                 (prefix.rstrip("/") or "/", name)
@@ -614,9 +699,8 @@ class MicroASGI(App):
                 if prefix
             ]
             self._prefix_table = sorted(prefixes, key=lambda item: len(item[0]), reverse=True)
-            self._has_teardown = bool(self.teardown_appcontext_funcs) or any(
-                self.teardown_request_funcs.values()
-            )
+            self._find_overrides()
+            self._plan_routes()
             if not self._started:
                 # Embedded in another stack, no lifespan reaches us: start now.
                 await self.startup()
@@ -713,58 +797,106 @@ class MicroASGI(App):
                         return handler
         return None
 
-    async def handle_user_exception(self, ctx: AppContext, exc: Exception) -> Any:
-        """Answer ``exc`` with its error handler, or as an HTTP error; re-raise the rest."""
-        http_exc = exc if isinstance(exc, HTTPException) else None
-        blueprints = ctx.request.blueprints if ctx.request is not None else ()
-        if http_exc is not None:
-            if isinstance(http_exc, RequestRedirect):
-                return error_response(http_exc)
-            handler = self._find_error_handler(http_exc, blueprints)
-            if handler is None:
-                if self.trap_http_exception(http_exc):
-                    try:
-                        raise exc  # to handle_exception: a 500, or the test sees it
-                    finally:
-                        del exc, http_exc  # no cycle through this frame
-                return error_response(http_exc)
-            try:
-                return await self._call(handler, http_exc)
-            except HTTPException as raised:  # the handler hit bad input itself
-                return error_response(raised)
+    def _user_error_handler(
+        self, exc: Exception, blueprints: Iterable[str]
+    ) -> Callable[[Any], Any] | None:
+        """The handler :meth:`handle_user_exception` would call for ``exc``; ``None``
+        when ``exc`` (an HTTP error) answers itself; re-raises an unhandled ``exc``."""
+        if isinstance(exc, BadRequestKeyError) and (
+            self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
+        ):
+            exc.show_exception = True  # the missing key is named in the answer
+        if isinstance(exc, HTTPException) and not self.trap_http_exception(exc):
+            if exc.code is None or isinstance(exc, RoutingException):
+                return None  # a redirect from routing, a proxy's error: answered as it is
+            return self._find_error_handler(exc, blueprints)
         handler = self._find_error_handler(exc, blueprints)
         if handler is None:
             try:
-                raise exc
+                raise exc  # to the error boundary: a 500, or the test sees it
             finally:
                 # The traceback holds this frame, and the frame would hold the
                 # exception: a cycle that keeps the request until the GC runs.
                 del exc
-        return await self._call(handler, exc)
+        return handler
 
-    def trap_http_exception(self, exc: HTTPException) -> bool:
-        """Whether an HTTP error without a handler is raised rather than answered, as in Flask.
+    async def _handle_user_exception(self, request: Request, exc: Exception) -> Any:
+        """:meth:`handle_user_exception` on the loop: what answers ``exc``."""
+        if self._flask_user_errors:
+            return await run_in_request_thread(self.handle_user_exception, exc)
+        try:
+            handler = self._user_error_handler(exc, request.blueprints)
+        except BaseException:
+            del exc  # this frame is in the traceback: no cycle through it
+            raise
+        if handler is None:
+            return error_response(exc)  # type: ignore[arg-type]
+        try:
+            return await self._call(handler, exc)
+        except HTTPException as raised:  # the handler hit bad input itself
+            return error_response(raised)
 
-        ``TRAP_HTTP_EXCEPTIONS`` traps them all; ``TRAP_BAD_REQUEST_ERRORS`` the 400s
-        (left unset, in debug mode, a missing form or query key). A trapped error
-        goes on as any other exception: a 500, or raised in the test that made
-        the request (``PROPAGATE_EXCEPTIONS``), which is what the keys are for.
+    def handle_user_exception(self, e: Exception) -> HTTPException | ResponseReturnValue:
+        """Answer ``e`` with its error handler, or as an HTTP error; re-raise the rest.
+
+        Flask's method: sync, with the current request. Errors raised in a view
+        or hook come here; override it (or wrap it on the app) and the request
+        path calls yours, in the request's thread.
+        """
+        if isinstance(e, BadRequestKeyError) and (
+            self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
+        ):
+            e.show_exception = True
+        if isinstance(e, HTTPException) and not self.trap_http_exception(e):
+            return self.handle_http_exception(e)
+        handler = self._find_error_handler(e, _current_blueprints())
+        if handler is None:
+            raise e
+        return self.ensure_sync(handler)(e)  # type: ignore[no-any-return]
+
+    def handle_http_exception(self, e: HTTPException) -> HTTPException | ResponseReturnValue:
+        """Answer an HTTP error with its handler, or with the error itself (Flask's method).
+
+        A redirect from routing, and an error without a code, are never handled.
+        """
+        if e.code is None or isinstance(e, RoutingException):
+            return e
+        handler = self._find_error_handler(e, _current_blueprints())
+        if handler is None:
+            return e
+        return self.ensure_sync(handler)(e)  # type: ignore[no-any-return]
+
+    def trap_http_exception(self, e: Exception) -> bool:
+        """Whether an HTTP error is raised as any other exception rather than answered.
+
+        Flask's rules: ``TRAP_HTTP_EXCEPTIONS`` traps them all;
+        ``TRAP_BAD_REQUEST_ERRORS`` the 400s (left unset, in debug mode, a
+        missing form or query key). A trapped error still goes to a handler for
+        its class; without one it is a 500, or raised in the test that made the
+        request (``PROPAGATE_EXCEPTIONS``), which is what the keys are for.
         """
         if self.config["TRAP_HTTP_EXCEPTIONS"]:
             return True
         trap_bad_request = self.config["TRAP_BAD_REQUEST_ERRORS"]
-        if trap_bad_request is None:
-            return self.debug and isinstance(exc, BadRequestKeyError)
-        return bool(trap_bad_request) and isinstance(exc, BadRequest)
+        if trap_bad_request is None and self.debug and isinstance(e, BadRequestKeyError):
+            return True
+        if trap_bad_request:
+            return isinstance(e, BadRequest)
+        return False
 
-    async def handle_exception(self, ctx: AppContext, exc: Exception) -> Response:
-        """The error boundary: log ``exc`` and answer 500 (its handler's, or a bare one)."""
+    async def _handle_exception(self, ctx: AppContext, exc: Exception) -> Response:
+        """:meth:`handle_exception` on the loop: log ``exc``, answer 500."""
+        if self._flask_exception:
+            return await run_in_request_thread(self.handle_exception, exc)
+        explain_flask_context_error(exc)  # real Flask's `request` used here: say so
+        if got_request_exception.receivers:
+            await self._send(got_request_exception, exception=exc)
         if self.propagate_exceptions:
             try:
                 raise exc
             finally:
                 del exc  # no cycle through this frame
-        self.log_exception(exc, ctx.request)
+        self.log_exception((type(exc), exc, exc.__traceback__))
         server_error = InternalServerError(original_exception=exc)
         blueprints = ctx.request.blueprints if ctx.request is not None else ()
         handler = self._find_error_handler(server_error, blueprints)
@@ -783,12 +915,33 @@ class MicroASGI(App):
             response = error_response(server_error)
         try:
             # As in Flask, after_request hooks see the error response too.
-            return await self.process_response(ctx, response, self._plan_for(ctx.request))
+            return await self._process_response(ctx, response, self._plan_for(ctx.request))
         except Exception as hook_exc:
             self.logger.error(
                 "An after_request hook failed on the 500 response.", exc_info=hook_exc
             )
             return response
+
+    def handle_exception(self, e: Exception) -> Response:
+        """The error boundary, Flask's method: log ``e`` and answer 500.
+
+        Sends ``got_request_exception``; re-raises ``e`` if
+        :attr:`propagate_exceptions` (in tests); otherwise the 500 handler's
+        answer (it gets an ``InternalServerError`` whose ``original_exception``
+        is ``e``), or a bare 500, through ``after_request`` hooks.
+        """
+        explain_flask_context_error(e)
+        got_request_exception.send(self, _async_wrapper=self.ensure_sync, exception=e)
+        if self.propagate_exceptions:
+            raise e
+        self.log_exception((type(e), e, e.__traceback__))
+        server_error: Any = InternalServerError(original_exception=e)
+        handler = self._find_error_handler(server_error, _current_blueprints())
+        if handler is not None:
+            server_error = self.ensure_sync(handler)(server_error)
+        elif self.debug:
+            server_error = debug_response(e, _cv_app.get().request, self.response_class)
+        return self.finalize_request(server_error, from_error_handler=True)
 
     def _plan_for(self, request: Request | None) -> RoutePlan:
         rule = request.url_rule if request is not None else None
@@ -806,19 +959,134 @@ class MicroASGI(App):
         plan = self._error_plans.get((name, websocket))
         if plan is None:
             lineage = blueprint_lineage(name) if name else ()
-            plan = self._error_plans[(name, websocket)] = RoutePlan(
-                self, None, lineage, websocket, **self._plan_options()
-            )
+            plan = self._error_plans[(name, websocket)] = RoutePlan(self, None, lineage, websocket)
         return plan
 
-    def log_exception(self, exc: BaseException, request: Request | Websocket | None) -> None:
-        """Log an unhandled exception with its traceback (override to change)."""
-        where = f"{request.path} [{request.method}]" if request is not None else "?"
-        location = template_location(exc)
-        explain_flask_context_error(exc)  # real Flask's request used here: say so
+    def log_exception(
+        self,
+        exc_info: tuple[type[BaseException], BaseException, TracebackType | None]
+        | tuple[None, None, None],
+    ) -> None:
+        """Log an unhandled exception with its traceback (Flask's method: override to change)."""
+        ctx = _cv_app.get(None)
+        connection = ctx.request or ctx.websocket if ctx is not None else None
+        where = f"{connection.path} [{connection.method}]" if connection is not None else "?"
+        location = template_location(exc_info[1]) if exc_info[1] is not None else None
         if location is not None:
             where = f"{where} in {location}"
-        self.logger.error("Exception on %s", where, exc_info=(type(exc), exc, exc.__traceback__))
+        self.logger.error("Exception on %s", where, exc_info=exc_info)
+
+    # -- Flask's request steps, sync (for overrides and extensions) ---------------------
+
+    def full_dispatch_request(self) -> Response:
+        """Flask's request sequence, sync: ``request_started``, :meth:`preprocess_request`,
+        :meth:`dispatch_request`, errors through :meth:`handle_user_exception`, then
+        :meth:`finalize_request`.
+
+        The request path runs it, in the request's thread, only for an app that
+        overrides one of these methods; otherwise it takes the same steps on the
+        event loop.
+        """
+        rv: Any
+        try:
+            request_started.send(self, _async_wrapper=self.ensure_sync)
+            rv = self.preprocess_request()
+            if rv is None:
+                rv = self.dispatch_request()
+        except Exception as e:
+            rv = self.handle_user_exception(e)
+        return self.finalize_request(rv)
+
+    def preprocess_request(self) -> ResponseReturnValue | None:
+        """Run the URL value preprocessors, then the ``before_request`` hooks (app first);
+        the first value a hook returns answers instead of the view."""
+        request = _current_request()
+        names = (None, *reversed(request.blueprints))
+        for name in names:
+            for url_func in self.url_value_preprocessors.get(name, ()):
+                url_func(request.endpoint, request.view_args)
+        for name in names:
+            for before_func in self.before_request_funcs.get(name, ()):
+                rv = self.ensure_sync(before_func)()
+                if rv is not None:
+                    return rv  # type: ignore[no-any-return]
+        return None
+
+    def dispatch_request(self) -> ResponseReturnValue:
+        """Call the view of the current request with its URL values, and return what it
+        returns (Flask's method). Raises the routing error (404, 405, redirect);
+        answers an automatic OPTIONS."""
+        request = _current_request()
+        if request.routing_exception is not None:
+            raise request.routing_exception
+        rule = request.url_rule
+        assert rule is not None
+        if request.method == "OPTIONS" and rule.provide_automatic_options:
+            return self.make_default_options_response()
+        view = self.view_functions[rule.endpoint]
+        return self.ensure_sync(view)(**(request.view_args or {}))  # type: ignore[no-any-return]
+
+    def finalize_request(
+        self, rv: ResponseReturnValue | HTTPException, from_error_handler: bool = False
+    ) -> Response:
+        """Turn ``rv`` into the response, run :meth:`process_response` and send
+        ``request_finished``. ``from_error_handler``: a failure there is logged
+        and the response sent as it is."""
+        response = self.make_response(rv)
+        try:
+            response = self.process_response(response)
+            request_finished.send(self, _async_wrapper=self.ensure_sync, response=response)
+        except Exception:
+            if not from_error_handler:
+                raise
+            self.logger.exception("Request finalizing failed with an error while handling an error")
+        return response
+
+    def process_response(self, response: Response) -> Response:
+        """Run the ``after_this_request`` functions and ``after_request`` hooks (innermost
+        blueprint first, the app's last), then save the session (Flask's method)."""
+        ctx = _cv_app.get()
+        request = _current_request()
+        for func in ctx._after_request_functions or ():
+            response = self.ensure_sync(func)(response)
+        for name in chain(request.blueprints, (None,)):
+            for func in reversed(self.after_request_funcs.get(name, ())):
+                response = self.ensure_sync(func)(response)
+        session = ctx._session
+        if session is not None and not self.session_interface.is_null_session(session):
+            self.session_interface.save_session(self, session, response)
+        return response
+
+    def make_default_options_response(self) -> Response:
+        """The answer to an automatic OPTIONS request: empty, with ``Allow``."""
+        request = _current_request()
+        response = self.response_class()
+        response.headers["Allow"] = ", ".join(sorted(self._allowed_methods(request)))
+        return response
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """``func`` if it is sync; an async ``func`` wrapped by :meth:`async_to_sync`.
+
+        Flask's method, for code that calls hooks from sync code (Flask's request
+        steps above, extensions).
+        """
+        if is_async_callable(func):
+            return self.async_to_sync(func)
+        return func
+
+    def async_to_sync(self, func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        """A sync function that runs the async ``func`` and returns its result.
+
+        In a request's worker thread (or the test client's), ``func`` runs on the
+        request's event loop; where no loop runs (a CLI command), on a new one.
+        Called on the event loop's own thread it raises: await ``func`` there.
+        """
+
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            return call_async(func, *args, **kwargs)
+
+        return run
 
     # -- teardown ----------------------------------------------------------------
 
@@ -826,26 +1094,34 @@ class MicroASGI(App):
         for name in chain(blueprints, (None,)):
             yield from reversed(self.teardown_request_funcs[name])
 
-    async def do_teardown_request(
-        self, blueprints: Iterable[str], exc: BaseException | None = None
+    async def _teardown_hooks(
+        self, error: BaseException | None, funcs: Iterable[Callable[..., Any]]
     ) -> None:
-        """Run ``teardown_request`` hooks (inner blueprints first, then the app's).
-
-        Every hook runs even if one raises; such errors are logged.
-        """
-        for func in self._teardown_funcs_for(blueprints):
+        for func in funcs:
             try:
-                await self._call(func, exc)
+                await self._call(func, error)
             except Exception as hook_exc:
-                self.logger.error("Error in teardown_request hook %r", func, exc_info=hook_exc)
+                self.logger.error("Error in teardown hook %r", func, exc_info=hook_exc)
 
-    async def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
-        """Run ``teardown_appcontext`` hooks, last registered first."""
+    def do_teardown_request(self, exc: BaseException | None = _sentinel) -> None:
+        """Run the ``teardown_request`` hooks (inner blueprints first, then the app's) and
+        send ``request_tearing_down`` (Flask's method). ``exc`` defaults to the
+        exception being handled, if any. A hook that raises stops it, as in Flask
+        (the request path, which also runs the rest, logs the error)."""
+        if exc is _sentinel:
+            exc = sys.exc_info()[1]
+        for func in self._teardown_funcs_for(_current_request().blueprints):
+            self.ensure_sync(func)(exc)
+        request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+
+    def do_teardown_appcontext(self, exc: BaseException | None = _sentinel) -> None:
+        """Run the ``teardown_appcontext`` hooks, last registered first, and send
+        ``appcontext_tearing_down`` (Flask's method)."""
+        if exc is _sentinel:
+            exc = sys.exc_info()[1]
         for func in reversed(self.teardown_appcontext_funcs):
-            try:
-                await self._call(func, exc)
-            except Exception as hook_exc:
-                self.logger.error("Error in teardown_appcontext hook %r", func, exc_info=hook_exc)
+            self.ensure_sync(func)(exc)
+        appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
     # -- mounted apps ------------------------------------------------------------------
 
@@ -1001,11 +1277,20 @@ class MicroASGI(App):
             **options,
         )
 
-    def test_client(self, use_cookies: bool = True, **kwargs: Any) -> TestClient:
-        """A Flask-style synchronous test client (see :mod:`microasgi.testing`)."""
-        from .testing import TestClient
+    #: The class :meth:`test_client` makes (``None``: :class:`~microasgi.testing.TestClient`).
+    test_client_class: type[TestClient] | None = None
+    #: The class :meth:`test_cli_runner` makes (``None``: :class:`~microasgi.testing.CliRunner`).
+    test_cli_runner_class: type[CliRunner] | None = None
 
-        return TestClient(self, use_cookies=use_cookies, **kwargs)
+    def test_client(self, use_cookies: bool = True, **kwargs: Any) -> TestClient:
+        """Flask's synchronous test client (see :mod:`microasgi.testing`): an instance of
+        :attr:`test_client_class`, given the app and these arguments."""
+        cls = self.test_client_class
+        if cls is None:
+            from .testing import TestClient
+
+            cls = TestClient
+        return cls(self, use_cookies=use_cookies, **kwargs)
 
     def async_test_client(self, use_cookies: bool = True, **kwargs: Any) -> AsyncTestClient:
         """An ``async`` test client for pytest-asyncio tests; ``async with`` runs lifespan."""
@@ -1014,10 +1299,14 @@ class MicroASGI(App):
         return AsyncTestClient(self, use_cookies=use_cookies, **kwargs)
 
     def test_cli_runner(self, **kwargs: Any) -> CliRunner:
-        """A click ``CliRunner`` that invokes this app's commands."""
-        from .testing import CliRunner
+        """A click ``CliRunner`` that invokes this app's commands: an instance of
+        :attr:`test_cli_runner_class`, given the app and these arguments."""
+        cls = self.test_cli_runner_class
+        if cls is None:
+            from .testing import CliRunner
 
-        return CliRunner(self, **kwargs)
+            cls = CliRunner
+        return cls(self, **kwargs)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -1029,6 +1318,26 @@ def _describe(exc: BaseException) -> str:
 
 #: Flask's name, so a port can be an import change.
 Flask = MicroASGI
+
+
+def _tearing_down_receivers() -> bool:
+    """Whether a receiver waits for the end of a request (then teardown always runs)."""
+    return bool(request_tearing_down.receivers or appcontext_tearing_down.receivers)
+
+
+def _current_request() -> Request:
+    ctx = _cv_app.get(None)
+    request = ctx.request if ctx is not None else None
+    if request is None:
+        raise RuntimeError(_NO_REQUEST)
+    return request
+
+
+def _current_blueprints() -> Iterable[str]:
+    """The current request's (or websocket's) blueprints, innermost first."""
+    ctx = _cv_app.get(None)
+    connection = (ctx.request or ctx.websocket) if ctx is not None else None
+    return connection.blueprints if connection is not None else ()
 
 
 async def _before(plan: RoutePlan, connection: Request | Websocket) -> Any:

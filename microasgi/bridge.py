@@ -33,6 +33,7 @@ slot that another request's ``def`` view is waiting for.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -47,7 +48,7 @@ import anyio.lowlevel
 import anyio.to_thread
 from anyio.lowlevel import RunVar
 
-from ._anyio import call_soon, set_current_token
+from ._anyio import call_soon, set_current_token, thread_token
 from .exceptions import ServiceUnavailable
 from .globals import _cv_app
 
@@ -403,3 +404,25 @@ async def iterate_in_threads(iterable: Iterable[T]) -> AsyncIterator[T]:
         if item is _DONE:
             return
         yield item
+
+
+def call_async(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run the async function ``func`` from sync code and return its result.
+
+    From a thread that runs a request's sync code (a worker, or the test
+    client's thread), ``func`` runs on that request's event loop; from a thread
+    with no event loop (a CLI command, a script), on a new one. The event
+    loop's own thread cannot wait for it: that is an error saying to await it.
+    """
+    call = functools.partial(func, *args, **kwargs)
+    if thread_token() is not None:
+        return anyio.from_thread.run(call)
+    try:
+        anyio.lowlevel.current_token()
+    except RuntimeError:  # no event loop in this thread: start one
+        return anyio.run(call)
+    name = getattr(func, "__qualname__", repr(func))
+    raise RuntimeError(
+        f"{name} is async and this thread runs the event loop: await it instead"
+        " (for a context, use `async with` instead of `with`)."
+    )

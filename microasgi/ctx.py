@@ -15,7 +15,6 @@ from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import anyio
 from werkzeug.test import EnvironBuilder
 
 from .bridge import release_request_thread
@@ -71,24 +70,6 @@ class _AppCtxGlobals:
             if _cv_app.get(None)
             else object.__repr__(self)
         )
-
-
-def _run_blocking(func: Callable[..., Any], *args: Any) -> Any:
-    """Call a hook from sync code (a ``with`` block): async hooks get their own loop."""
-    result = func(*args)
-    if inspect.isawaitable(result):
-
-        async def wait() -> Any:
-            return await result
-
-        try:
-            return anyio.run(wait)
-        except RuntimeError as exc:
-            raise RuntimeError(
-                f"{func.__qualname__} is async and an event loop is running: use "
-                "`async with` instead of `with` for this context."
-            ) from exc
-    return result
 
 
 class AppContext:
@@ -193,10 +174,8 @@ class AppContext:
         try:
             if len(tokens) == 1:
                 if self.request is not None:
-                    for func in self.app._teardown_funcs_for(self.request.blueprints):
-                        _run_blocking(func, exc)
-                for func in reversed(self.app.teardown_appcontext_funcs):
-                    _run_blocking(func, exc)
+                    self.app.do_teardown_request(exc)
+                self.app.do_teardown_appcontext(exc)
         finally:
             if len(tokens) == 1:
                 self._release()
@@ -214,9 +193,7 @@ class AppContext:
         assert tokens, "pop() without push()"
         try:
             if len(tokens) == 1:
-                if self.request is not None:
-                    await self.app.do_teardown_request(self.request.blueprints, exc)
-                await self.app.do_teardown_appcontext(exc)
+                await self.app._end_request(self, exc)
         finally:
             if len(tokens) == 1:
                 self._release()

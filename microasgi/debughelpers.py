@@ -38,7 +38,6 @@ from anyio.lowlevel import EventLoopToken, current_token
 from werkzeug.datastructures import MultiDict
 
 from ._anyio import call_soon
-from ._jinja import _explain
 from .wrappers.response import Response
 
 if TYPE_CHECKING:
@@ -136,6 +135,8 @@ def explain_template_loading_attempts(
 
     microasgi's loader does this itself when ``EXPLAIN_TEMPLATE_LOADING`` is set.
     """
+    from ._jinja import _explain  # jinja2 only when templates are used
+
     found = [
         (owner, loader, None if source is None else source[1] or "<string>")
         for loader, owner, source in attempts

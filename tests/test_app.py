@@ -490,11 +490,11 @@ def test_after_request_runs_for_404(app: MicroASGI, client: Any) -> None:
 
 
 def test_a_subclass_overriding_process_response_sees_every_response() -> None:
-    # Flask documents process_response as a method to override; the request path
-    # skips it only when nothing would happen in it.
+    # Flask documents process_response as a method to override, with Flask's
+    # signature: the request path calls the override for every response.
     class TaggingApp(MicroASGI):
-        async def process_response(self, ctx: Any, response: Response, plan: Any) -> Response:
-            response = await super().process_response(ctx, response, plan)
+        def process_response(self, response: Response) -> Response:
+            response = super().process_response(response)
             response.headers["X-Processed"] = "yes"
             return response
 
@@ -511,13 +511,15 @@ def test_a_subclass_overriding_process_response_sees_every_response() -> None:
 
 @KIND
 def test_a_subclass_overriding_dispatch_request_is_called(kind: str) -> None:
-    # Every view is called through dispatch_request, so an override sees them all.
+    # Flask's signature: no arguments, the request is the current one; it calls
+    # every view (async ones too, through ensure_sync).
     class CountingApp(MicroASGI):
         calls = 0
 
-        def dispatch_request(self, request: Any, plan: Any) -> Any:
+        def dispatch_request(self) -> Any:
             CountingApp.calls += 1
-            return super().dispatch_request(request, plan)
+            assert request.method in ("GET", "OPTIONS")  # the current request
+            return super().dispatch_request()
 
     app = CountingApp(__name__)
     app.get("/")(as_kind(kind, lambda: "hello"))

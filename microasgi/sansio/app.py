@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
@@ -30,7 +30,15 @@ from ..routing import BuildError, Map, MapAdapter, Rule
 from ..routing.map import strip_default_port, subdomain_of
 from ..typing import ASGIApp, RouteCallable, Scope
 from .blueprints import Blueprint, blueprint_chain, check_blueprint
-from .scaffold import F, Scaffold, get_root_path, is_async_callable, registering, setupmethod
+from .scaffold import (
+    F,
+    HookList,
+    Scaffold,
+    get_root_path,
+    is_async_callable,
+    registering,
+    setupmethod,
+)
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -150,7 +158,9 @@ class App(Scaffold):
                 "Invalid static_host/host_matching combination: pass static_host= exactly"
                 " when host_matching=True (or static_folder=None)."
             )
-        self.teardown_appcontext_funcs: list[Callable[[BaseException | None], Any]] = []
+        self.teardown_appcontext_funcs: list[Callable[[BaseException | None], Any]] = HookList(
+            self._hooks_changed
+        )
         self.before_serving_funcs: list[Callable[[], Any]] = []
         self.after_serving_funcs: list[Callable[[], Any]] = []
         self.while_serving_gens: list[Callable[[], AsyncGenerator[None, None]]] = []
@@ -202,17 +212,19 @@ class App(Scaffold):
         """Add the context processors' values to ``context`` (the serving layer's)."""
         raise NotImplementedError
 
-    async def do_teardown_request(
-        self, blueprints: Iterable[str], exc: BaseException | None = None
-    ) -> None:
+    def do_teardown_request(self, exc: BaseException | None = None) -> None:
         """Run the ``teardown_request`` hooks (the serving layer's)."""
         raise NotImplementedError
 
-    async def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
+    def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
         """Run the ``teardown_appcontext`` hooks (the serving layer's)."""
         raise NotImplementedError
 
-    def _teardown_funcs_for(self, blueprints: Iterable[str]) -> Iterator[Callable[..., Any]]:
+    async def _end_request(self, ctx: Any, error: BaseException | None) -> None:
+        raise NotImplementedError
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """``func``, made callable from sync code if it is async (the serving layer's)."""
         raise NotImplementedError
 
     def _thread_limiter(self) -> Any:
@@ -407,6 +419,8 @@ class App(Scaffold):
                 " @app.route(..., methods=['POST'])"
             )
         methods = {m.upper() for m in methods}
+        # Methods a view class always wants (Flask's view attribute).
+        methods.update(m.upper() for m in getattr(view_func, "required_methods", ()))
         if provide_automatic_options is None:
             provide_automatic_options = getattr(view_func, "provide_automatic_options", None)
         if provide_automatic_options is None:
@@ -426,7 +440,9 @@ class App(Scaffold):
             self._stream_rules.add(id(url_rule))
         if view_func is not None:
             existing = self.view_functions.get(endpoint)
-            if existing is not None and existing is not view_func:
+            # Equal is enough (Flask compares with !=): one bound method, taken twice
+            # from its object, is two objects that compare equal.
+            if existing is not None and existing != view_func:
                 raise AssertionError(
                     "View function mapping is overwriting an existing endpoint function:"
                     f" {endpoint}. Give the new view a different name or endpoint=."

@@ -52,7 +52,6 @@ class RoutePlan:
         "blueprints",
         "preload",
         "preprocessors",
-        "process_response",
         "threaded",
         "view",
         "view_is_last",
@@ -64,11 +63,7 @@ class RoutePlan:
         rule: Rule | None,
         blueprints: tuple[str, ...] = (),
         websocket: bool = False,
-        *,
-        custom_process_response: bool = False,
     ) -> None:
-        """``custom_process_response``: the app's class overrides ``process_response``
-        (Flask's extension point), so every response goes through it."""
         names = blueprint_chain(rule.endpoint) if rule is not None else blueprints
         websocket = rule.websocket if rule is not None else websocket
         self.blueprints = names
@@ -81,8 +76,6 @@ class RoutePlan:
         self.before = _hooks(chain.from_iterable(before[s] for s in scopes))
         inner_first = (*names, None)
         self.after = _hooks(chain.from_iterable(reversed(after[s]) for s in inner_first))
-        # Whether every response must go through app.process_response.
-        self.process_response = bool(self.after) or custom_process_response
         self.preload = rule is None or id(rule) not in app._stream_rules
         self.view: Callable[..., Any] | None = None
         # Whether an OPTIONS request gets the automatic answer instead of the view.

@@ -15,7 +15,7 @@ import inspect
 import os
 import sys
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from werkzeug.sansio.response import Response as SansIOResponse
@@ -84,6 +84,78 @@ def get_root_path(import_name: str) -> str:
     return os.path.dirname(os.path.abspath(filename))
 
 
+class HookList(list):  # type: ignore[type-arg]
+    """A list of hooks that calls ``changed()`` whenever it changes.
+
+    Flask code appends to ``app.after_request_funcs[None]`` and the like
+    directly, even while serving (Flask-Caching does, from a view); the app's
+    route plans, made once, must hear of it.
+    """
+
+    __slots__ = ("_changed",)
+
+    def __init__(self, changed: Callable[[], None], items: Iterable[Any] = ()) -> None:
+        super().__init__(items)
+        self._changed = changed
+
+
+def _notifying(name: str) -> Callable[..., Any]:
+    method = getattr(list, name)
+
+    @functools.wraps(method)
+    def call(self: HookList, *args: Any) -> Any:
+        result = method(self, *args)
+        self._changed()
+        return result
+
+    return call
+
+
+for _name in (
+    "append",
+    "extend",
+    "insert",
+    "remove",
+    "pop",
+    "clear",
+    "sort",
+    "reverse",
+    "__setitem__",
+    "__delitem__",
+    "__iadd__",
+):
+    setattr(HookList, _name, _notifying(_name))
+
+
+class HookRegistry(dict):  # type: ignore[type-arg]
+    """Hooks by scope (``None``: the app; else a blueprint's name), each a :class:`HookList`.
+
+    A missing scope reads as an empty list, as a ``defaultdict(list)`` does.
+    """
+
+    def __init__(self, changed: Callable[[], None]) -> None:
+        super().__init__()
+        self._changed = changed
+
+    def __missing__(self, key: Any) -> HookList:
+        value = HookList(self._changed)
+        dict.__setitem__(self, key, value)  # an empty list changes nothing
+        return value
+
+    def __setitem__(self, key: Any, value: Iterable[Any]) -> None:
+        dict.__setitem__(self, key, HookList(self._changed, value))
+        self._changed()
+
+    def setdefault(self, key: Any, default: Iterable[Any] | None = None) -> Any:
+        if key not in self:
+            self[key] = default or ()
+        return self[key]
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+
 class Scaffold:
     """Common base of the app and of blueprints: the registration API they share."""
 
@@ -104,12 +176,17 @@ class Scaffold:
         self.template_folder = os.fspath(template_folder) if template_folder is not None else None
         self.view_functions: dict[str, RouteCallable] = {}
         self.error_handler_spec: ErrorHandlerSpec = defaultdict(lambda: defaultdict(dict))
-        self.before_request_funcs: dict[Scope, list[RouteCallable]] = defaultdict(list)
-        self.after_request_funcs: dict[Scope, list[AfterRequestCallable]] = defaultdict(list)
-        self.teardown_request_funcs: dict[Scope, list[TeardownCallable]] = defaultdict(list)
-        self.before_websocket_funcs: dict[Scope, list[RouteCallable]] = defaultdict(list)
-        self.after_websocket_funcs: dict[Scope, list[AfterRequestCallable]] = defaultdict(list)
-        self.url_value_preprocessors: dict[Scope, list[URLValuePreprocessor]] = defaultdict(list)
+        # The hooks route plans are made of: changed after the first request (Flask
+        # extensions append to them directly), they tell _hooks_changed.
+        changed = self._hooks_changed
+        self.before_request_funcs: dict[Scope, list[RouteCallable]] = HookRegistry(changed)
+        self.after_request_funcs: dict[Scope, list[AfterRequestCallable]] = HookRegistry(changed)
+        self.teardown_request_funcs: dict[Scope, list[TeardownCallable]] = HookRegistry(changed)
+        self.before_websocket_funcs: dict[Scope, list[RouteCallable]] = HookRegistry(changed)
+        self.after_websocket_funcs: dict[Scope, list[AfterRequestCallable]] = HookRegistry(changed)
+        self.url_value_preprocessors: dict[Scope, list[URLValuePreprocessor]] = HookRegistry(
+            changed
+        )
         self.url_default_functions: dict[Scope, list[URLDefaultCallable]] = defaultdict(list)
         self.template_context_processors: dict[Scope, list[Callable[[], dict[str, Any]]]] = (
             defaultdict(list)
@@ -117,6 +194,9 @@ class Scaffold:
 
     def _check_setup_finished(self, f_name: str) -> None:
         raise NotImplementedError
+
+    def _hooks_changed(self) -> None:
+        """A hook list changed (an app plans its routes again if it is serving already)."""
 
     @property
     def static_url_path(self) -> str | None:
