@@ -95,6 +95,11 @@ class TestRule:
         ws = Rule("/chat", endpoint="chat", websocket=True)
         assert repr(ws) == "<Rule '/chat' (websocket) -> chat>"
 
+    def test_str_is_the_rule_string(self) -> None:
+        # As Werkzeug's: extensions print rules with str() (Flask-Limiter's CLI).
+        rule = Rule("/users/<int:id>", endpoint="users.show")
+        assert str(rule) == f"{rule}" == "/users/<int:id>"
+
 
 class TestRuleSyntax:
     @pytest.mark.parametrize(

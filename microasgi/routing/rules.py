@@ -422,6 +422,10 @@ class Rule:
                     )
         return f"Rule {self.rule!r} refuses these values."
 
+    def __str__(self) -> str:
+        """The rule string, as Werkzeug's (``flask routes``-style listings print it)."""
+        return self.rule
+
     def __repr__(self) -> str:
         kind = "websocket" if self.websocket else ", ".join(sorted(self.methods))
         return f"<Rule {self.rule!r} ({kind}) -> {self.endpoint}>"
