@@ -68,3 +68,9 @@ def call_soon(token: Any, func: Callable[[], object]) -> None:
 def thread_token() -> Any:
     """The event loop token set for this thread (ours or anyio's worker), or ``None``."""
     return getattr(_threadlocals, "current_token", None)
+
+
+def clear_current_token() -> None:
+    """Undo :func:`set_current_token`: this thread reaches no event loop any more."""
+    if hasattr(_threadlocals, "current_token"):
+        del _threadlocals.current_token

@@ -24,6 +24,12 @@ hooks. :func:`run_io` is for the framework's own short file I/O (spooling a
 body, reading a file being sent): it takes neither a request's thread nor one
 of the app's slots, so ``def`` views and that I/O never queue behind each other.
 
+A caller may lend its own thread instead (the sync test client does, so a
+``def`` view runs on the test's thread, as under Flask's client): a request
+whose scope carries a :class:`CallerThread` under the extension
+:data:`CALLER_THREAD` sends all its sync calls there, and the caller runs them
+while it waits for the app (:meth:`CallerThread.serve_until`).
+
 A request never holds a slot while it waits on its client: a streamed body
 gives its slot back while each chunk is sent (the thread of a sync generator
 stays the request's, so its steps keep their thread, and takes a slot again for
@@ -48,7 +54,7 @@ import anyio.lowlevel
 import anyio.to_thread
 from anyio.lowlevel import RunVar
 
-from ._anyio import call_soon, set_current_token, thread_token
+from ._anyio import call_soon, clear_current_token, set_current_token, thread_token
 from .exceptions import ServiceUnavailable
 from .globals import _cv_app
 
@@ -143,7 +149,7 @@ class _Job:
         self.final = final  # no sync code of the request follows (see run_in_request_thread)
         self.value: Any = None
         self.error: BaseException | None = None
-        self.worker: _Worker | None = None  # the thread that ran it
+        self.worker: _Worker | CallerThread | None = None  # the thread that ran it
         self.detached = False  # it went back to the pool after this call
 
 
@@ -156,7 +162,7 @@ class _Lease:
         self.limiter: anyio.CapacityLimiter | None = limiter  # None once given back
         self.token = token  # the event loop's, to wake it when a call ends
         self.pool = pool
-        self.worker: _Worker | None = None  # none until its first call has run
+        self.worker: _Worker | CallerThread | None = None  # none until its first call has run
         self.busy = False  # a call is queued or running
 
 
@@ -272,6 +278,68 @@ class _Worker:
             pool._workers.discard(self)
 
 
+#: The scope extension under which a request is given a :class:`CallerThread`.
+CALLER_THREAD = "microasgi.caller_thread"
+
+
+class CallerThread:
+    """A thread lending itself to the sync calls of the requests it makes.
+
+    Put in a request's scope (``scope["extensions"][CALLER_THREAD]``), it gets
+    every sync call of that request: ``def`` views, hooks, teardown, a
+    generator's steps. They wait in :attr:`jobs` until the thread that made it
+    runs them in :meth:`serve_until`, as it waits for the app. The pool never
+    parks nor ends it. The sync test client makes one per test thread.
+    """
+
+    def __init__(self) -> None:
+        # The requests' calls, and callables others hand the thread (call_soon).
+        self.jobs: SimpleQueue[Any] = SimpleQueue()
+
+    def call_soon(self, func: Callable[[], object]) -> None:
+        """Have ``func()`` run on this thread, in turn with the calls (thread-safe)."""
+        self.jobs.put(func)
+
+    def serve_until(self, done: Callable[[], bool]) -> None:
+        """Run the calls and callables given to this thread until ``done()`` is true.
+
+        Only the thread that made this object may call it; ``done`` is checked
+        before each wait, so whatever makes it true must also hand this thread
+        something (:meth:`call_soon`) to wake it.
+        """
+        jobs = self.jobs
+        while not done():
+            item = jobs.get()
+            if item.__class__ is _Job:
+                self._run(item)
+            else:
+                item()
+
+    def _run(self, job: _Job) -> None:
+        job.worker = self
+        # As in a worker, anyio.from_thread reaches the request's loop from here;
+        # the thread's own token (an anyio worker's, or none) comes back after.
+        previous = thread_token()
+        set_current_token(job.token)
+        try:
+            job.value = job.context.run(job.func, *job.args)
+        except BaseException as exc:
+            job.error = exc
+        finally:
+            if previous is None:
+                clear_current_token()
+            else:
+                set_current_token(previous)
+        with suppress(Exception):  # the loop is gone: nobody waits any more
+            call_soon(job.token, job.done.set)
+
+
+def _caller_thread(ctx: AppContext) -> CallerThread | None:
+    connection = ctx.request if ctx.request is not None else ctx.websocket
+    extensions = connection.scope.get("extensions")
+    return extensions.get(CALLER_THREAD) if extensions else None
+
+
 async def _call(ctx: AppContext, lease: _Lease, job: _Job) -> Any:
     # A cancelled request starts nothing new (a stream's next chunk, say).
     await anyio.lowlevel.checkpoint_if_cancelled()
@@ -326,6 +394,7 @@ async def run_in_request_thread(func: Callable[..., T], *args: Any, final: bool 
     if lease is None:
         limiter = await _take_slot(ctx)
         lease = ctx._lease = _Lease(limiter, anyio.lowlevel.current_token(), ctx.app._workers)
+        lease.worker = _caller_thread(ctx)  # a thread lent by the caller, kept to the end
     elif lease.busy:
         # Queuing behind the call that is waiting for us would deadlock.
         return await anyio.to_thread.run_sync(func, *args)
@@ -378,7 +447,7 @@ def release_request_thread(ctx: AppContext) -> None:
     release_request_slot(ctx)
     ctx._lease = None
     worker = lease.worker
-    if worker is not None:
+    if isinstance(worker, _Worker):  # (a CallerThread goes back to nobody)
         lease.pool._park(worker)
 
 
