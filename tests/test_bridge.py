@@ -15,8 +15,17 @@ import pytest
 
 from microasgi import Blueprint, MicroASGI, after_this_request, g, request, send_file
 from microasgi.bridge import run_in_request_thread
+from microasgi.lifespan import run_lifespan
 
-from .asgi import http_scope
+from .asgi import Wire, http_scope
+
+
+def served_get(app: MicroASGI, path: str = "/") -> str:
+    """A GET as a server makes it: the sync test client would run ``def`` views on
+    the test's own thread (as Flask's), not in the pool's threads tested here."""
+    wire = Wire()
+    anyio.run(app, http_scope(path), wire.receive, wire.send)
+    return wire.text
 
 
 async def leave_two_idle_threads() -> None:
@@ -68,7 +77,7 @@ def test_hooks_view_generator_and_teardown_share_one_thread() -> None:
 
         return chunks()
 
-    assert app.test_client().get("/").text == "done"
+    assert served_get(app) == "done"
     assert len(set(seen.values())) == 1, seen
     assert seen["view"] != threading.get_ident()
 
@@ -166,11 +175,10 @@ def test_the_thread_is_given_back_and_reused() -> None:
     def workers() -> int:
         return sum(t.name == "microasgi-request" for t in threading.enumerate())
 
-    client = app.test_client()
-    client.get("/")
+    served_get(app)
     started = workers()
     for _ in range(5):
-        client.get("/")
+        served_get(app)
     # Sequential requests reuse idle workers rather than starting new threads.
     assert workers() == started
     assert app._workers._idle > 0, "the worker went back to the idle pool"
@@ -438,8 +446,7 @@ def test_the_worker_pool_is_the_apps_and_shutdown_ends_its_threads() -> None:
     def view() -> str:
         return threading.current_thread().name
 
-    client = app.test_client()
-    assert client.get("/").text == "microasgi-request"
+    assert served_get(app) == "microasgi-request"
     assert app._workers.threads >= 1
     app._workers.shutdown()
     deadline = time.monotonic() + 5
@@ -447,8 +454,8 @@ def test_the_worker_pool_is_the_apps_and_shutdown_ends_its_threads() -> None:
         time.sleep(0.01)
     assert app._workers.threads == 0
     # The pool still serves: new calls start new threads.
-    assert client.get("/").text == "microasgi-request"
-    client.close()  # which shuts the pool down too
+    assert served_get(app) == "microasgi-request"
+    app.test_client().close()  # which shuts the pool down too
     deadline = time.monotonic() + 5
     while app._workers.threads and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -462,9 +469,14 @@ def test_lifespan_shutdown_ends_the_worker_threads() -> None:
     def view() -> str:
         return "ok"
 
-    with app.test_client() as client:
-        assert client.get("/").text == "ok"
-        assert app._workers.threads >= 1
+    async def serve() -> None:
+        async with run_lifespan(app):
+            wire = Wire()
+            await app(http_scope("/"), wire.receive, wire.send)
+            assert wire.text == "ok"
+            assert app._workers.threads >= 1
+
+    anyio.run(serve)
     deadline = time.monotonic() + 5
     while app._workers.threads and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
 import httpx
@@ -239,5 +240,5 @@ def test_add_middleware_and_asgi_app_wrapping() -> None:
     client = app.test_client()
     response = client.get("/big", headers={"Accept-Encoding": "gzip"})
     assert response.headers["content-encoding"] == "gzip"
-    assert response.text == "x" * 2000  # httpx decodes it
+    assert gzip.decompress(response.data) == b"x" * 2000  # (Werkzeug's client leaves it)
     assert "content-encoding" not in client.get("/").headers
