@@ -76,6 +76,8 @@ from .sansio.plans import RoutePlan, call_with_kwargs
 from .sansio.scaffold import is_async_callable
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .signals import (
+    appcontext_popped,
+    appcontext_pushed,
     appcontext_tearing_down,
     got_request_exception,
     request_finished,
@@ -353,7 +355,12 @@ class MicroASGI(App):
                 # kept for a sync teardown goes back now, not once a slow client
                 # has read the last byte.
                 ended = True
-                if self._has_teardown or ctx._lease is not None or _tearing_down_receivers():
+                if (
+                    self._has_teardown
+                    or ctx._lease is not None
+                    or request_tearing_down.receivers
+                    or appcontext_tearing_down.receivers
+                ):
                     await self._end_request(ctx, error)
             try:
                 # A stream=True view may still be reading the body while the
@@ -376,7 +383,10 @@ class MicroASGI(App):
         finally:
             try:
                 if not ended and (
-                    self._has_teardown or ctx._lease is not None or _tearing_down_receivers()
+                    self._has_teardown
+                    or ctx._lease is not None
+                    or request_tearing_down.receivers
+                    or appcontext_tearing_down.receivers
                 ):
                     await self._end_request(ctx, error)
             finally:
@@ -386,6 +396,8 @@ class MicroASGI(App):
                 # The error's traceback holds this frame: without this, a cycle that
                 # keeps the request (and its body) until the garbage collector runs.
                 error = None
+        if appcontext_popped.receivers:  # after the context is gone, as in Flask
+            await self._send(appcontext_popped)
 
     async def _handle_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The websocket path: match, contexts, before_websocket hooks, handler, close."""
@@ -400,8 +412,10 @@ class MicroASGI(App):
         token = _cv_app.set(ctx)
         error: BaseException | None = None
         try:
+            if appcontext_pushed.receivers:
+                await self._send(appcontext_pushed)
             if ws.routing_exception is not None:
-                # Answered without being raised (see full_dispatch_request).
+                # Answered without being raised (see _dispatch).
                 error = ws.routing_exception
                 rv = await self._handle_websocket_error(ws, ws.routing_exception)
             else:
@@ -424,6 +438,8 @@ class MicroASGI(App):
             finally:
                 _cv_app.reset(token)
                 error = None  # no cycle through this frame (see _handle_http)
+        if appcontext_popped.receivers:
+            await self._send(appcontext_popped)
 
     def _match(
         self, connection: Request | Websocket, websocket: bool
@@ -498,7 +514,11 @@ class MicroASGI(App):
                 if request is not None:
                     steps.insert(0, self.do_teardown_request)
                 await self._teardown_hooks(error, steps)
-            elif self._has_teardown or _tearing_down_receivers():
+            elif (
+                self._has_teardown
+                or request_tearing_down.receivers
+                or appcontext_tearing_down.receivers
+            ):
                 if request is not None:
                     await self._teardown_hooks(error, self._teardown_funcs_for(request.blueprints))
                     if request_tearing_down.receivers:
@@ -548,6 +568,8 @@ class MicroASGI(App):
         request = ctx.request
         assert request is not None
         try:
+            if appcontext_pushed.receivers:
+                await self._send(appcontext_pushed)
             config = self.config
             if plan.preload:
                 if not request._body_is_empty():
@@ -1318,11 +1340,6 @@ def _describe(exc: BaseException) -> str:
 
 #: Flask's name, so a port can be an import change.
 Flask = MicroASGI
-
-
-def _tearing_down_receivers() -> bool:
-    """Whether a receiver waits for the end of a request (then teardown always runs)."""
-    return bool(request_tearing_down.receivers or appcontext_tearing_down.receivers)
 
 
 def _current_request() -> Request:

@@ -461,3 +461,21 @@ def test_hooks_added_to_the_lists_while_serving_run(app: MicroASGI, kind: str) -
     assert client.get("/").headers.get("X-Tag") is None
     app.before_request_funcs.setdefault(None, []).append(lambda: "from a hook")
     assert client.get("/").text == "from a hook"
+
+
+@KIND
+def test_each_request_pushes_and_pops_an_app_context(app: MicroASGI, kind: str) -> None:
+    from microasgi.signals import appcontext_popped, appcontext_pushed
+
+    events: list[tuple[str, Any]] = []
+
+    def pushed(sender: Any, **extra: Any) -> None:
+        events.append(("pushed", request.path))  # the request's context is current
+
+    def popped(sender: Any, **extra: Any) -> None:
+        events.append(("popped", sender))
+
+    app.get("/")(as_kind(kind, lambda: events.append(("view", None)) or "hello"))
+    with appcontext_pushed.connected_to(pushed, app), appcontext_popped.connected_to(popped, app):
+        assert app.test_client().get("/").text == "hello"
+    assert events == [("pushed", "/"), ("view", None), ("popped", app)]
