@@ -19,7 +19,6 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
-import click
 from werkzeug.sansio.response import Response as SansIOResponse
 
 from ..config import DEFAULT_CONFIG, Config, ConfigAttribute
@@ -176,7 +175,6 @@ class App(Scaffold):
         #: url_prefix of each registered blueprint, by registration name.
         self._blueprint_prefixes: dict[str, str | None] = {}
         self._logger: logging.Logger | None = None
-        self._cli: click.Group | None = None
         self._jinja_env: Environment | None = None
         self._jinja_lock = threading.Lock()
         #: Options for the Jinja2 environment, read when it is first created.
@@ -313,17 +311,6 @@ class App(Scaffold):
             # Flask's setup, and its default_handler: `app.logger.removeHandler(default_handler)`.
             self._logger = create_logger(self)
         return self._logger
-
-    @property
-    def cli(self) -> click.Group:
-        """A click group: commands added here run with ``microasgi --app ... <name>``."""
-        if self._cli is None:
-            self._cli = self.make_cli_group(self.name)
-        return self._cli
-
-    def make_cli_group(self, name: str) -> click.Group:
-        """The group behind :attr:`cli` (the serving layer's runs commands in an app context)."""
-        return click.Group(name)
 
     # -- templates -------------------------------------------------------------------
 

@@ -21,8 +21,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import click
-
 from ..typing import RouteCallable
 from .scaffold import F, Scaffold, registering, setupmethod
 
@@ -161,18 +159,6 @@ class Blueprint(Scaffold):
         self.deferred_functions: list[DeferredSetupFunction] = []
         self._blueprints: list[tuple[Blueprint, dict[str, Any]]] = []
         self._got_registered_once = False
-        self._cli: click.Group | None = None
-
-    @property
-    def cli(self) -> click.Group:
-        """A click group for this blueprint's commands (``microasgi <name> <command>``)."""
-        if self._cli is None:
-            self._cli = self.make_cli_group(self.name)
-        return self._cli
-
-    def make_cli_group(self, name: str) -> click.Group:
-        """The group behind :attr:`cli` (the serving layer's runs commands in an app context)."""
-        return click.Group(name)
 
     def _check_setup_finished(self, f_name: str) -> None:
         if self._got_registered_once:

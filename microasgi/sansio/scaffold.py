@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import click
 from werkzeug.sansio.response import Response as SansIOResponse
 
 from ..exceptions import HTTPException, default_exceptions
@@ -175,6 +176,7 @@ class Scaffold:
         self._static_url_path = static_url_path
         self.template_folder = os.fspath(template_folder) if template_folder is not None else None
         self.view_functions: dict[str, RouteCallable] = {}
+        self._cli: click.Group | None = None
         self.error_handler_spec: ErrorHandlerSpec = defaultdict(lambda: defaultdict(dict))
         # The hooks route plans are made of: changed after the first request (Flask
         # extensions append to them directly), they tell _hooks_changed.
@@ -191,6 +193,18 @@ class Scaffold:
         self.template_context_processors: dict[Scope, list[Callable[[], dict[str, Any]]]] = (
             defaultdict(list)
         )
+
+    @property
+    def cli(self) -> click.Group:
+        """A click group for commands: the app's run with ``microasgi --app ... <name>``, a
+        blueprint's with ``microasgi <blueprint> <name>``."""
+        if self._cli is None:
+            self._cli = self.make_cli_group(self.name)
+        return self._cli
+
+    def make_cli_group(self, name: str) -> click.Group:
+        """The group behind :attr:`cli` (the serving layer's runs commands in an app context)."""
+        return click.Group(name)
 
     def _check_setup_finished(self, f_name: str) -> None:
         raise NotImplementedError
