@@ -54,8 +54,8 @@ class View:
             instance = cls(*class_args, **class_kwargs)
             make = lambda: instance  # noqa: E731
 
-        if is_async_callable(cls.dispatch_request) or issubclass(cls, MethodView):
-            # A MethodView picks its handler per request, and it may be either kind.
+        if is_async_callable(cls.dispatch_request) or _dispatches_to_async(cls):
+            # Awaited on the loop; a MethodView's sync handlers still go to the thread.
             async def view(**kwargs: Any) -> Any:
                 self = make()
                 return await self._dispatch_async(**kwargs)
@@ -81,9 +81,7 @@ class View:
         return view  # type: ignore[no-any-return]
 
     async def _dispatch_async(self, **kwargs: Any) -> Any:
-        if is_async_callable(self.dispatch_request):
-            return await self.dispatch_request(**kwargs)
-        return await run_in_request_thread(lambda: self.dispatch_request(**kwargs))
+        return await self.dispatch_request(**kwargs)
 
 
 class MethodView(View):
@@ -109,17 +107,36 @@ class MethodView(View):
             if methods:
                 cls.methods = methods
 
-    async def _dispatch_async(self, **kwargs: Any) -> Any:
+    def _handler(self) -> Callable[..., Any]:
         handler = getattr(self, request.method.lower(), None)
         # HEAD is answered by GET when there is no head() (the body is dropped).
         if handler is None and request.method == "HEAD":
             handler = getattr(self, "get", None)
         if handler is None:
             raise AssertionError(f"Unimplemented method {request.method!r}")
+        return handler  # type: ignore[no-any-return]
+
+    async def _dispatch_async(self, **kwargs: Any) -> Any:
+        handler = self._handler()
         if is_async_callable(handler):
             return await handler(**kwargs)
         return await run_in_request_thread(lambda: handler(**kwargs))
 
     def dispatch_request(self, **kwargs: Any) -> Any:
-        """Raises ``RuntimeError``: a MethodView dispatches asynchronously (see :meth:`as_view`)."""
-        raise RuntimeError("MethodView dispatches asynchronously; call it through as_view().")
+        """Call the handler named after the request's method (Flask's, sync: an async
+        handler runs through ``current_app.ensure_sync``)."""
+        return current_app.ensure_sync(self._handler())(**kwargs)
+
+
+def _dispatches_to_async(cls: type[View]) -> bool:
+    """Whether ``cls`` is a MethodView with an async handler that picks it per request.
+
+    A view class with only sync code (or its own sync ``dispatch_request``, as
+    Flask-RESTful's ``Resource``) gets a plain ``def`` view, as in Flask: code
+    that wraps views with sync functions gets a value, not a coroutine.
+    """
+    return (
+        issubclass(cls, MethodView)
+        and cls.dispatch_request is MethodView.dispatch_request
+        and any(is_async_callable(getattr(cls, name, None)) for name in http_method_funcs)
+    )

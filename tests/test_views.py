@@ -464,3 +464,23 @@ def test_view_decorators_see_the_views_name(app: MicroASGI, client: Any) -> None
     app.add_url_rule("/", view_func=Index.as_view("index"))
     assert client.get("/").text == "index"
     assert seen == [("index", __name__)]
+
+
+def test_a_sync_method_view_is_a_def_view_that_sync_wrappers_can_call(
+    app: MicroASGI, client: Any
+) -> None:
+    # As in Flask: Flask-RESTful wraps as_view()'s function in a sync function that
+    # uses its return value, so a class with only sync handlers must give a def view.
+    class Items(MethodView):
+        def get(self) -> dict[str, str]:
+            return {"method": request.method}
+
+    view = Items.as_view("items")
+
+    def output(**kwargs: Any) -> Any:
+        rv = view(**kwargs)
+        assert isinstance(rv, dict), rv
+        return {**rv, "wrapped": True}
+
+    app.add_url_rule("/items", "items", output)
+    assert client.get("/items").get_json() == {"method": "GET", "wrapped": True}
