@@ -14,8 +14,9 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import quote, urlsplit
 
-from werkzeug.test import EnvironBuilder
+import werkzeug.test
 
 from .bridge import release_request_thread
 from .exceptions import HTTPException as HTTPException
@@ -352,58 +353,93 @@ def make_response(*args: Any) -> Response:
     return cast("Response", response)
 
 
-def made_up_request(app: App, *args: Any, **kwargs: Any) -> tuple[Scope, bytes]:
-    """An ASGI scope and body for a request made up from Werkzeug ``EnvironBuilder``'s
-    arguments (``path``, ``method``, ``query_string``, ``headers``, ``data``, ``json``,
-    ``base_url``...), as Flask's ``test_request_context`` takes them.
+class EnvironBuilder(werkzeug.test.EnvironBuilder):
+    """Werkzeug's ``EnvironBuilder`` with the app's defaults, as Flask's.
 
-    The base URL defaults to the app's ``SERVER_NAME`` (else ``localhost``),
-    ``APPLICATION_ROOT`` and ``PREFERRED_URL_SCHEME``; ``json`` is encoded by
-    the app's JSON provider.
+    Without ``base_url``, the URL is built from ``SERVER_NAME`` (else
+    ``localhost``, with ``subdomain`` in front), ``APPLICATION_ROOT`` and
+    ``PREFERRED_URL_SCHEME`` (or ``url_scheme``); a ``path`` that is a whole
+    URL gives its own scheme and host. ``json`` is encoded by ``app.json``.
     """
-    if "base_url" not in kwargs and not any(k in kwargs for k in ("subdomain", "url_scheme")):
-        config = app.config
-        host = config["SERVER_NAME"] or "localhost"
-        root = config["APPLICATION_ROOT"]
-        kwargs["base_url"] = f"{config['PREFERRED_URL_SCHEME']}://{host}/{root.lstrip('/')}"
-    if "json" in kwargs:
-        kwargs["data"] = app.json.dumps(kwargs.pop("json"))
-        kwargs.setdefault("content_type", "application/json")
-    builder = EnvironBuilder(*args, **kwargs)
+
+    def __init__(
+        self,
+        app: App,
+        path: str = "/",
+        base_url: str | None = None,
+        subdomain: str | None = None,
+        url_scheme: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        if base_url is not None and (subdomain or url_scheme):
+            raise ValueError("Give either 'base_url', or 'subdomain' and 'url_scheme'.")
+        if base_url is None:
+            host = app.config["SERVER_NAME"] or "localhost"
+            if subdomain:
+                host = f"{subdomain}.{host}"
+            url = urlsplit(path)
+            scheme = url.scheme or url_scheme or app.config["PREFERRED_URL_SCHEME"]
+            root = app.config["APPLICATION_ROOT"].lstrip("/")
+            base_url = f"{scheme}://{url.netloc or host}/{root}"
+            path = f"{url.path}?{url.query}" if url.query else url.path
+        self.app = app
+        super().__init__(path, base_url, *args, **kwargs)
+
+    def json_dumps(self, obj: Any, **kwargs: Any) -> str:
+        """Encode ``obj`` with the app's JSON provider."""
+        return self.app.json.dumps(obj, **kwargs)
+
+
+def made_up_request(app: App, *args: Any, **kwargs: Any) -> tuple[Scope, bytes]:
+    """An ASGI scope and body for a request made up from :class:`EnvironBuilder`'s
+    arguments (``path``, ``method``, ``query_string``, ``headers``, ``data``,
+    ``json``, ``base_url``, ``subdomain``...), as Flask's ``test_request_context``
+    and test client take them."""
+    builder = EnvironBuilder(app, *args, **kwargs)
     try:
         environ = builder.get_environ()
         body: bytes = environ["wsgi.input"].read()
     finally:
         builder.close()
-    return _scope_from_environ(environ), body
+    return scope_from_environ(environ), body
 
 
-def _scope_from_environ(environ: dict[str, Any]) -> Scope:
-    def wsgi_text(key: str) -> str:  # PEP 3333's "bytes in a str" back to text
-        return str(environ.get(key, "")).encode("latin-1").decode("utf-8", "replace")
+def _wsgi_text(environ: dict[str, Any], key: str) -> str:
+    # PEP 3333 keeps the URL's bytes in a latin-1 str; ASGI's path is text.
+    return str(environ.get(key, "")).encode("latin-1").decode("utf-8", "replace")
 
-    headers = [
-        (key[5:].replace("_", "-").lower().encode("latin-1"), str(value).encode("latin-1"))
-        for key, value in environ.items()
-        if key.startswith("HTTP_")
-    ]
-    for key, name in (("CONTENT_TYPE", b"content-type"), ("CONTENT_LENGTH", b"content-length")):
-        if environ.get(key):
-            headers.append((name, str(environ[key]).encode("latin-1")))
-    root_path = wsgi_text("SCRIPT_NAME").rstrip("/")
-    path = wsgi_text("PATH_INFO") or "/"
+
+def scope_from_environ(environ: dict[str, Any]) -> Scope:
+    """The ASGI HTTP scope of a WSGI environ (its body stays in ``wsgi.input``)."""
+    headers = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:]
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            name = key
+        else:
+            continue
+        headers.append((name.replace("_", "-").lower().encode(), str(value).encode("latin-1")))
+    root_path = _wsgi_text(environ, "SCRIPT_NAME").rstrip("/")
+    # Werkzeug's router reads a path without its leading slash as if it had one.
+    path = root_path + "/" + _wsgi_text(environ, "PATH_INFO").lstrip("/")
+    raw_path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1")
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": environ["REQUEST_METHOD"],
+        "http_version": environ.get("SERVER_PROTOCOL", "HTTP/1.1").partition("/")[2] or "1.1",
+        "method": environ["REQUEST_METHOD"].upper(),
         "scheme": environ["wsgi.url_scheme"],
-        "path": root_path + path,
-        "raw_path": (root_path + path).encode("utf-8"),
-        "query_string": str(environ.get("QUERY_STRING", "")).encode("latin-1"),
+        "path": path,
+        "raw_path": quote(raw_path or b"/", safe="/:@!$&'()*+,;=").encode("ascii"),
+        "query_string": environ.get("QUERY_STRING", "").encode("latin-1"),
         "root_path": root_path,
         "headers": headers,
-        "client": (environ.get("REMOTE_ADDR", "127.0.0.1"), 50000),
+        "client": (
+            environ.get("REMOTE_ADDR", "127.0.0.1"),
+            int(environ.get("REMOTE_PORT", 50000)),
+        ),
         "server": (environ["SERVER_NAME"], int(environ["SERVER_PORT"])),
         "extensions": {},
         "state": {},

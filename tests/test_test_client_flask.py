@@ -675,3 +675,18 @@ def test_responses_are_werkzeug_test_responses(app: MicroASGI, client: TestClien
     response.close()
     assert client.options("/").allow == {"GET", "HEAD", "OPTIONS", "POST"}
     assert client.post("/", data="{").get_json(force=True) == {"a": 1}
+
+
+def test_a_path_without_its_leading_slash_is_the_same_path() -> None:
+    # As with Flask's client (Werkzeug's router adds the slash): Flask-Cors' tests
+    # request "test_multiple_protocols".
+    app = MicroASGI(__name__)
+
+    @app.get("/hello")
+    async def hello() -> str:
+        return request.path
+
+    client = app.test_client()
+    assert client.get("hello").text == "/hello"
+    with app.test_request_context("hello"):
+        assert request.path == "/hello"
