@@ -63,6 +63,7 @@ from .templating import (
     stream_template,
     stream_template_string,
 )
+from .typed import Body, Cookie, File, Form, Header, Problem, Query
 from .wrappers.request import Request
 from .wrappers.response import Response, redirect
 from .wsgi import WSGIApp
@@ -72,20 +73,27 @@ __version__ = "0.1.0"
 __all__ = [
     "BadRequest",
     "Blueprint",
+    "Body",
     "BuildError",
     "Config",
     "Conflict",
+    "Cookie",
+    "File",
     "Flask",
     "Forbidden",
+    "Form",
     "Gone",
     "HTTPException",
+    "Header",
     "InternalServerError",
     "MethodNotAllowed",
     "MicroASGI",
     "Namespace",
     "NotAcceptable",
     "NotFound",
+    "Problem",
     "ProxyFix",
+    "Query",
     "Request",
     "RequestEntityTooLarge",
     "RequestedRangeNotSatisfiable",

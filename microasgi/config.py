@@ -60,6 +60,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "TEMPLATES_AUTO_RELOAD": None,
     "MAX_COOKIE_SIZE": 4093,
     "PROVIDE_AUTOMATIC_OPTIONS": True,
+    # Typed views' return values: "trust" (validate unless already the declared type),
+    # "always" (every value, for tests) or "off"; a route's response_validation= wins.
+    "RESPONSE_VALIDATION": "trust",
     # Bytes of a request body kept in memory before it spools to a temporary file.
     "BODY_MEMORY_LIMIT": 1024 * 1024,
     # Worker threads available to sync views and hooks (a WSGIApp has its own).

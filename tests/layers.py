@@ -33,6 +33,8 @@ LAYERS: dict[str, int] = {
     "json.provider": CORE,
     "signals": CORE,
     "logging": CORE,
+    # Typed views: markers, compiling a signature, models, problem details (no I/O).
+    "typed": CORE,
     "testing": TOOLS,
     "cli": TOOLS,
     "discovery": TOOLS,

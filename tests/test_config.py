@@ -141,6 +141,7 @@ def test_default_config_has_every_flask_key() -> None:
         "SYNC_THREAD_LIMIT",
         "SYNC_QUEUE_LIMIT",
         "GC_TUNING",
+        "RESPONSE_VALIDATION",
     }
     assert set(DEFAULT_CONFIG) == expected
 

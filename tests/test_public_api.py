@@ -5,6 +5,7 @@ from __future__ import annotations
 import microasgi
 
 EXPECTED = {
+    "Query", "Header", "Cookie", "Form", "File", "Body", "Problem",
     "BadRequest", "BuildError", "Config", "Conflict", "Flask", "Forbidden", "Gone",
     "HTTPException", "InternalServerError", "MethodNotAllowed", "MicroASGI", "NotAcceptable",
     "NotFound", "Request", "RequestEntityTooLarge", "RequestedRangeNotSatisfiable", "Response",

@@ -10,7 +10,7 @@ and compiles how the rule is matched (steps of the segment tree, see
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -421,6 +421,13 @@ class Rule:
                         f"refuses {name}={value!r}: {exc}"
                     )
         return f"Rule {self.rule!r} refuses these values."
+
+    def variable_converters(self) -> Iterator[tuple[str, str]]:
+        """``(name, converter name)`` for each variable of the path, in order."""
+        for segment in self._segments:
+            for item in segment:
+                if isinstance(item, _Variable):
+                    yield item.name, item.converter
 
     def __str__(self) -> str:
         """The rule string, as Werkzeug's (``flask routes``-style listings print it)."""

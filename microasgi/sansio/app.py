@@ -27,6 +27,7 @@ from ..json.provider import DefaultJSONProvider, JSONProvider
 from ..logging import create_logger
 from ..routing import BuildError, Map, MapAdapter, Rule
 from ..routing.map import strip_default_port, subdomain_of
+from ..typed import ProblemFormatter, TypedRoute, compile_view
 from ..typing import ASGIApp, RouteCallable, Scope
 from .blueprints import Blueprint, blueprint_chain, check_blueprint
 from .scaffold import (
@@ -108,6 +109,9 @@ class App(Scaffold):
     asgi_app: ASGIApp
 
     json_provider_class: type[JSONProvider] = DefaultJSONProvider
+    #: Writes (and describes) the errors of typed views: RFC 9457 problem details by
+    #: default; ``microasgi.typed.FastAPIFormatter()`` gives FastAPI's shape.
+    problem_formatter: ProblemFormatter = ProblemFormatter()
     config_class: type[Config] = Config
     url_map_class: type[Map] = Map
     url_rule_class: type[Rule] = Rule
@@ -170,6 +174,8 @@ class App(Scaffold):
         self.extensions: dict[str, Any] = {}
         self.blueprints: dict[str, Blueprint] = {}
         self._stream_rules: set[int] = set()  # ids of rules registered with stream=True
+        #: Typed views compiled at registration, by id of their rule (microasgi.typed).
+        self._typed_routes: dict[int, TypedRoute] = {}
         self._got_first_request = False
         self._mounts: list[tuple[str, ASGIApp]] = []
         #: url_prefix of each registered blueprint, by registration name.
@@ -390,7 +396,9 @@ class App(Scaffold):
         ``strict_slashes``, ``websocket``, ``subdomain`` (with
         ``subdomain_matching``) or ``host`` (with ``host_matching``), and
         ``stream=True`` to hand the view the request body unread
-        (``request.stream``) instead of preloading it.
+        (``request.stream``) instead of preloading it. For typed views (docs/api.md):
+        ``status_code`` (the default status), ``responses`` (``{404: Problem}``, for
+        the API spec) and ``response_validation`` (``"trust"``, ``"always"``, ``"off"``).
         """
         if endpoint is None:
             if view_func is None:
@@ -415,6 +423,10 @@ class App(Scaffold):
                 "OPTIONS" not in methods and self.config["PROVIDE_AUTOMATIC_OPTIONS"]
             )
         stream = bool(options.pop("stream", False))
+        typed_options = {
+            key: options.pop(key, None)
+            for key in ("status_code", "responses", "response_validation")
+        }
         if options.get("websocket") and view_func is not None and not is_async_callable(view_func):
             raise TypeError(
                 f"The websocket handler {view_func.__name__!r} must be async: define it with"
@@ -425,6 +437,16 @@ class App(Scaffold):
         )
         if stream:
             self._stream_rules.add(id(url_rule))
+        if view_func is not None and not url_rule.websocket:
+            # A default of the rule is a view argument too, with no converter.
+            converters: dict[str, Any] = dict.fromkeys(url_rule.defaults or ())
+            converters.update(
+                (name, self.url_map.converters.get(converter))
+                for name, converter in url_rule.variable_converters()
+            )
+            typed = compile_view(view_func, converters, **typed_options)
+            if typed is not None:
+                self._typed_routes[id(url_rule)] = typed
         if view_func is not None:
             existing = self.view_functions.get(endpoint)
             # Equal is enough (Flask compares with !=): one bound method, taken twice

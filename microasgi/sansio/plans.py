@@ -53,6 +53,7 @@ class RoutePlan:
         "preload",
         "preprocessors",
         "threaded",
+        "typed",
         "view",
         "view_is_last",
     )
@@ -78,6 +79,11 @@ class RoutePlan:
         self.after = _hooks(chain.from_iterable(reversed(after[s]) for s in inner_first))
         self.preload = rule is None or id(rule) not in app._stream_rules
         self.view: Callable[..., Any] | None = None
+        # A typed view's compiled parameters and return value (microasgi.typed); None
+        # for a Flask-style view, which then pays nothing for typed views.
+        self.typed = app._typed_routes.get(id(rule)) if rule is not None else None
+        if self.typed is not None:
+            self.typed.configure(app.config["RESPONSE_VALIDATION"])
         # Whether an OPTIONS request gets the automatic answer instead of the view.
         self.automatic_options = rule is not None and rule.provide_automatic_options
         # Whether the view runs in a worker thread: a sync view does; an async view

@@ -1,0 +1,225 @@
+"""What counts as a model, and how a type's values are decoded, validated and encoded.
+
+A model is a msgspec ``Struct``, a dataclass, a ``TypedDict``, an attrs class, or
+a pydantic v2 ``BaseModel``. msgspec handles all but pydantic's, in one pass
+from JSON bytes (its typed decoders); a type that holds a pydantic model goes
+through pydantic's ``TypeAdapter`` (``validate_json``). pydantic is never
+imported here: a class can only be a pydantic model if pydantic is already
+loaded, by the code that defined it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import types
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, is_typeddict
+
+import msgspec
+
+#: A failure as the codec sees it: where in the value (``loc``), a short kind, a message.
+Failure = tuple[tuple[str | int, ...], str, str]
+
+
+class Invalid(Exception):
+    """A value that does not match its type: each failure found."""
+
+    def __init__(self, failures: list[Failure]) -> None:
+        super().__init__(failures)
+        self.failures = failures
+
+
+class Malformed(Exception):
+    """Bytes that are not JSON at all."""
+
+
+def _is_pydantic_class(tp: Any) -> bool:
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(tp, type) and issubclass(tp, pydantic.BaseModel)
+
+
+def is_model(tp: Any) -> bool:
+    """Whether ``tp`` is a model class: Struct, dataclass, TypedDict, attrs or pydantic."""
+    if not isinstance(tp, type):
+        return False
+    return (
+        issubclass(tp, msgspec.Struct)
+        or dataclasses.is_dataclass(tp)
+        or is_typeddict(tp)
+        or hasattr(tp, "__attrs_attrs__")
+        or _is_pydantic_class(tp)
+    )
+
+
+def _parts(tp: Any) -> tuple[Any, ...]:
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return (get_args(tp)[0],)
+    if origin is Literal:
+        return ()
+    return get_args(tp)
+
+
+def holds(tp: Any, test: Callable[[Any], bool]) -> bool:
+    """Whether ``tp`` or a type inside it (``list[T]``, ``T | None``, ...) passes ``test``."""
+    return test(tp) or any(holds(arg, test) for arg in _parts(tp))
+
+
+def strip_annotated(tp: Any) -> Any:
+    """``T`` of ``Annotated[T, ...]``, else ``tp``."""
+    return get_args(tp)[0] if get_origin(tp) is Annotated else tp
+
+
+def is_union(tp: Any) -> bool:
+    """Whether ``tp`` is ``A | B`` (or ``Optional[A]``)."""
+    return get_origin(tp) in (Union, types.UnionType)
+
+
+def _encode_hook(value: Any) -> Any:
+    if _is_pydantic_class(type(value)):
+        return value.model_dump(mode="json")
+    raise NotImplementedError(f"Cannot encode {type(value).__name__} as JSON.")
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_encode_hook)
+
+
+def encode(value: Any) -> bytes:
+    """Encode any supported value (models, lists of them, builtins) as JSON."""
+    return _encoder.encode(value)
+
+
+def _instance_test(tp: Any) -> Callable[[Any], bool] | None:
+    """A cheap check that a value already is ``tp``: for model classes, lists of them and
+    unions of those; ``None`` when there is none (then the value is converted)."""
+    tp = strip_annotated(tp)
+    if isinstance(tp, type) and is_model(tp) and not is_typeddict(tp):
+        return lambda value: isinstance(value, tp)
+    if get_origin(tp) is list:
+        (item,) = get_args(tp) or (Any,)
+        test = _instance_test(item)
+        if test is None:
+            return None
+        return lambda value: value.__class__ is list and all(map(test, value))
+    if is_union(tp):
+        tests = [_instance_test(arg) for arg in get_args(tp) if arg is not type(None)]
+        if not tests or any(t is None for t in tests):
+            return None
+        none_ok = type(None) in get_args(tp)
+        return lambda value: (value is None and none_ok) or any(t(value) for t in tests)  # type: ignore[misc]
+    return None
+
+
+def _path_of(message: str) -> tuple[str, tuple[str | int, ...]]:
+    """Split msgspec's ``"Expected `int`, got `str` - at `$.items[0].id`"``."""
+    text, sep, where = message.rpartition(" - at `")
+    if not sep:
+        return message, ()
+    loc: list[str | int] = []
+    path = where.rstrip("`")[1:]  # drop "$"
+    i = 0
+    while i < len(path):
+        if path[i] == ".":
+            j = i + 1
+            while j < len(path) and path[j] not in ".[":
+                j += 1
+            loc.append(path[i + 1 : j])
+            i = j
+        elif path[i] == "[":
+            j = path.index("]", i)
+            key = path[i + 1 : j]
+            loc.append(int(key) if key.lstrip("-").isdigit() else key.strip("'\""))
+            i = j + 1
+        else:
+            i += 1
+    return text, tuple(loc)
+
+
+def msgspec_failure(exc: msgspec.ValidationError) -> Failure:
+    """One :data:`Failure` from msgspec's error (msgspec stops at the first)."""
+    text, loc = _path_of(str(exc))
+    if text.startswith("Object missing required field `"):
+        return (*loc, text.split("`")[1]), "missing", "Field required"
+    kind = "type" if text.startswith("Expected `") and "got `" in text else "value"
+    return loc, kind, text
+
+
+class Codec:
+    """Decode, validate and encode the values of one type (msgspec's typed decoders)."""
+
+    __slots__ = ("_decoder", "is_instance", "type")
+
+    def __init__(self, tp: Any) -> None:
+        self.type = tp
+        self._decoder = msgspec.json.Decoder(tp)
+        self.is_instance = _instance_test(tp)
+
+    def decode_json(self, data: bytes) -> Any:
+        """Decode and validate JSON in one pass; :class:`Invalid` or :class:`Malformed`."""
+        try:
+            return self._decoder.decode(data)
+        except msgspec.ValidationError as exc:
+            raise Invalid([msgspec_failure(exc)]) from None
+        except msgspec.DecodeError as exc:
+            raise Malformed(str(exc)) from None
+
+    def convert(self, value: Any) -> Any:
+        """Validate a Python value (a dict, say) into the type; :class:`Invalid` if it isn't."""
+        try:
+            return msgspec.convert(value, self.type, from_attributes=True)
+        except msgspec.ValidationError as exc:
+            raise Invalid([msgspec_failure(exc)]) from None
+
+    def encode(self, value: Any) -> bytes:
+        """The value as JSON."""
+        return _encoder.encode(value)
+
+
+class PydanticCodec(Codec):
+    """The same for a type that holds a pydantic model: pydantic's ``TypeAdapter``."""
+
+    __slots__ = ("_adapter", "_error")
+
+    def __init__(self, tp: Any) -> None:
+        pydantic = sys.modules["pydantic"]
+        self.type = tp
+        self._adapter = pydantic.TypeAdapter(tp)
+        self._error = pydantic.ValidationError
+        self.is_instance = _instance_test(tp)
+
+    def _invalid(self, exc: Any) -> Exception:
+        errors = exc.errors(include_url=False)
+        if any(error["type"] == "json_invalid" for error in errors):
+            return Malformed(errors[0]["msg"])
+        return Invalid([(tuple(e["loc"]), e["type"], e["msg"]) for e in errors])
+
+    def decode_json(self, data: bytes) -> Any:
+        try:
+            return self._adapter.validate_json(data)
+        except self._error as exc:
+            raise self._invalid(exc) from None
+
+    def convert(self, value: Any) -> Any:
+        try:
+            return self._adapter.validate_python(value, from_attributes=True)
+        except self._error as exc:
+            raise self._invalid(exc) from None
+
+    def encode(self, value: Any) -> bytes:
+        return self._adapter.dump_json(value)  # type: ignore[no-any-return]
+
+
+def codec_for(tp: Any) -> Codec:
+    """The codec for ``tp``: pydantic's when a pydantic model is inside it, else msgspec's."""
+    if holds(tp, _is_pydantic_class):
+        return PydanticCodec(tp)
+    return Codec(tp)
+
+
+def convert_text(value: Any, tp: Any) -> Any:
+    """Convert strings from a query string, a header, a cookie or a form to ``tp``."""
+    try:
+        return msgspec.convert(value, tp, strict=False)
+    except msgspec.ValidationError as exc:
+        raise Invalid([msgspec_failure(exc)]) from None
