@@ -24,7 +24,9 @@ def test_snippets_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     saved_environ = dict(os.environ)
     try:
         for number, block in enumerate(BLOCK.findall(page.read_text()), 1):
-            code = compile(block, f"{page.name}:block{number}", "exec")
+            # dont_inherit: a snippet runs as a module would, without this file's
+            # `from __future__ import annotations` (msgspec resolves Struct hints eagerly).
+            code = compile(block, f"{page.name}:block{number}", "exec", dont_inherit=True)
             exec(code, namespace)
     finally:
         # Snippets may set environment variables (configuration.md does).
