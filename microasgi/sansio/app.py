@@ -437,16 +437,6 @@ class App(Scaffold):
         )
         if stream:
             self._stream_rules.add(id(url_rule))
-        if view_func is not None and not url_rule.websocket:
-            # A default of the rule is a view argument too, with no converter.
-            converters: dict[str, Any] = dict.fromkeys(url_rule.defaults or ())
-            converters.update(
-                (name, self.url_map.converters.get(converter))
-                for name, converter in url_rule.variable_converters()
-            )
-            typed = compile_view(view_func, converters, **typed_options)
-            if typed is not None:
-                self._typed_routes[id(url_rule)] = typed
         if view_func is not None:
             existing = self.view_functions.get(endpoint)
             # Equal is enough (Flask compares with !=): one bound method, taken twice
@@ -458,6 +448,17 @@ class App(Scaffold):
                 )
             self.view_functions[endpoint] = view_func
         self.url_map.add(url_rule)
+        if view_func is not None and not url_rule.websocket:
+            # Defaults and host or subdomain variables (known once the rule is
+            # in the map) are view arguments too.
+            converters: dict[str, Any] = dict.fromkeys(url_rule.arguments)
+            converters.update(
+                (name, self.url_map.converters.get(converter))
+                for name, converter in url_rule.variable_converters()
+            )
+            typed = compile_view(view_func, converters, **typed_options)
+            if typed is not None:
+                self._typed_routes[id(url_rule)] = typed
 
     @setupmethod
     def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
