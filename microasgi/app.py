@@ -84,6 +84,7 @@ from .signals import (
     request_started,
     request_tearing_down,
 )
+from .signals import request_path_listened as _listened
 from .templating import create_environment, template_location, update_template_context
 from .typed import TypedRoute
 from .typing import (
@@ -356,12 +357,7 @@ class MicroASGI(App):
                 # kept for a sync teardown goes back now, not once a slow client
                 # has read the last byte.
                 ended = True
-                if (
-                    self._has_teardown
-                    or ctx._lease is not None
-                    or request_tearing_down.receivers
-                    or appcontext_tearing_down.receivers
-                ):
+                if self._has_teardown or ctx._lease is not None or _listened.any:
                     await self._end_request(ctx, error)
             try:
                 # A stream=True view may still be reading the body while the
@@ -383,12 +379,7 @@ class MicroASGI(App):
                 release_request_slot(ctx)
         finally:
             try:
-                if not ended and (
-                    self._has_teardown
-                    or ctx._lease is not None
-                    or request_tearing_down.receivers
-                    or appcontext_tearing_down.receivers
-                ):
+                if not ended and (self._has_teardown or ctx._lease is not None or _listened.any):
                     await self._end_request(ctx, error)
             finally:
                 if not kept:
@@ -397,7 +388,7 @@ class MicroASGI(App):
                 # The error's traceback holds this frame: without this, a cycle that
                 # keeps the request (and its body) until the garbage collector runs.
                 error = None
-        if appcontext_popped.receivers:  # after the context is gone, as in Flask
+        if _listened.any and appcontext_popped.receivers:  # after the context, as in Flask
             await self._send(appcontext_popped)
 
     async def _handle_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -569,7 +560,7 @@ class MicroASGI(App):
         request = ctx.request
         assert request is not None
         try:
-            if appcontext_pushed.receivers:
+            if _listened.any and appcontext_pushed.receivers:
                 await self._send(appcontext_pushed)
             config = self.config
             if plan.preload:
@@ -582,7 +573,7 @@ class MicroASGI(App):
             if self._flask_dispatch:
                 rv = _FLASK_STEPS
             else:
-                if request_started.receivers:
+                if _listened.any and request_started.receivers:
                     await self._send(request_started)
                 rv = await _before(plan, request) if plan.preprocessors or plan.before else None
                 if rv is None:
@@ -599,23 +590,22 @@ class MicroASGI(App):
             raise
         except Exception as exc:
             rv = await self._handle_user_exception(request, exc)
+            if self._flask_dispatch:  # the body failed before Flask's steps could start
+                return await run_in_request_thread(self.finalize_request, rv)
         if rv is _ROUTING_ERROR:
             # Answered without raising it here: its traceback would hold this frame,
             # and the frame the request that holds the exception (a reference cycle
             # per 404, left for the garbage collector).
             assert request.routing_exception is not None
             rv = await self._handle_user_exception(request, request.routing_exception)
-        if self._flask_dispatch:
-            if rv is _FLASK_STEPS:
-                return await run_in_request_thread(self.full_dispatch_request)
-            # The body failed before Flask's steps could start.
-            return await run_in_request_thread(self.finalize_request, rv)
+        if rv is _FLASK_STEPS:
+            return await run_in_request_thread(self.full_dispatch_request)
         try:
             response = self.make_response(rv)
             # Most routes have no after-hooks, and most requests no session.
             if plan.after or ctx._after_request_functions or ctx._session is not None:
                 response = await self._process_response(ctx, response, plan)
-            if request_finished.receivers:
+            if _listened.any and request_finished.receivers:
                 await self._send(request_finished, response=response)
             return response
         except HTTPException as exc:

@@ -62,3 +62,36 @@ appcontext_tearing_down = _signals.signal("appcontext-tearing-down")
 appcontext_pushed = _signals.signal("appcontext-pushed")
 appcontext_popped = _signals.signal("appcontext-popped")
 message_flashed = _signals.signal("message-flashed")
+
+
+class _Listened:
+    """Whether a signal of the request path may have receivers: one test per request
+    stands for seven. Kept up to date as receivers connect and disconnect; a weakly
+    referenced receiver that dies leaves it true, which only costs the exact tests."""
+
+    __slots__ = ("any",)
+
+    def __init__(self) -> None:
+        self.any = False
+
+
+#: True while any of the request path's signals may have a receiver.
+request_path_listened = _Listened()
+_REQUEST_PATH = (
+    request_started,
+    request_finished,
+    got_request_exception,
+    request_tearing_down,
+    appcontext_tearing_down,
+    appcontext_pushed,
+    appcontext_popped,
+)
+
+
+def _receivers_changed(signal: object, **kwargs: object) -> None:
+    request_path_listened.any = any(signal.receivers for signal in _REQUEST_PATH)
+
+
+for _signal in _REQUEST_PATH:
+    _signal.receiver_connected.connect(_receivers_changed)
+    _signal.receiver_disconnected.connect(_receivers_changed)

@@ -364,3 +364,21 @@ def test_same_signals_sender_and_keywords_as_flask(
     assert [{k: v for k, v in kw.items() if k in plain} for _, _, kw in ours] == [
         {k: v for k, v in kw.items() if k in plain} for _, _, kw in theirs
     ]
+
+
+def test_the_request_path_knows_when_its_signals_have_receivers() -> None:
+    # One test per request stands for seven: it must follow connects and disconnects.
+    from microasgi.signals import request_path_listened
+
+    assert request_path_listened.any is False
+
+    def receiver(sender: Any, **extra: Any) -> None:
+        pass
+
+    microasgi.signals.request_finished.connect(receiver)
+    assert request_path_listened.any is True
+    microasgi.signals.request_finished.disconnect(receiver)
+    assert request_path_listened.any is False
+    with microasgi.signals.appcontext_popped.connected_to(receiver):
+        assert request_path_listened.any is True
+    assert request_path_listened.any is False
