@@ -65,6 +65,7 @@ from .exceptions import (
     NotFound,
     RequestRedirect,
 )
+from .docs_pages import add_docs_pages
 from .files import FileResponse, send_file_max_age, send_static_file
 from .globals import _NO_REQUEST, _cv_app
 from .lifespan import run_lifespan
@@ -735,6 +736,7 @@ class MicroASGI(App):
             ]
             self._prefix_table = sorted(prefixes, key=lambda item: len(item[0]), reverse=True)
             self._find_overrides()
+            add_docs_pages(self)  # routes where the URLs are free: nothing for other requests
             self._plan_routes()
             if not self._started:
                 # Embedded in another stack, no lifespan reaches us: start now.

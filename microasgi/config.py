@@ -63,6 +63,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Typed views' return values: "trust" (validate unless already the declared type),
     # "always" (every value, for tests) or "off"; a route's response_validation= wins.
     "RESPONSE_VALIDATION": "trust",
+    # The API docs pages (microasgi.docs_pages), served offline from a pinned package:
+    # Swagger UI at DOCS_URL, ReDoc at REDOC_URL; None turns a page off.
+    "DOCS_URL": "/docs",
+    "REDOC_URL": "/redoc",
     # Bytes of a request body kept in memory before it spools to a temporary file.
     "BODY_MEMORY_LIMIT": 1024 * 1024,
     # Worker threads available to sync views and hooks (a WSGIApp has its own).
