@@ -142,6 +142,8 @@ def test_default_config_has_every_flask_key() -> None:
         "SYNC_QUEUE_LIMIT",
         "GC_TUNING",
         "RESPONSE_VALIDATION",
+        "DOCS_URL",
+        "REDOC_URL",
     }
     assert set(DEFAULT_CONFIG) == expected
 
