@@ -70,6 +70,7 @@ from .files import FileResponse, send_file_max_age, send_static_file
 from .globals import _NO_REQUEST, _cv_app
 from .lifespan import run_lifespan
 from .memory import gc_tuning_wanted, tune_gc
+from .openapi_route import add_openapi_route
 from .routing import BuildError
 from .sansio.app import App
 from .sansio.blueprints import blueprint_lineage
@@ -88,6 +89,7 @@ from .signals import (
 from .signals import request_path_listened as _listened
 from .templating import create_environment, template_location, update_template_context
 from .typed import TypedRoute
+from .typed.openapi import build_openapi
 from .typing import (
     ASGIApp,
     Receive,
@@ -736,6 +738,7 @@ class MicroASGI(App):
             ]
             self._prefix_table = sorted(prefixes, key=lambda item: len(item[0]), reverse=True)
             self._find_overrides()
+            add_openapi_route(self)
             add_docs_pages(self)  # routes where the URLs are free: nothing for other requests
             self._plan_routes()
             if not self._started:
@@ -1316,6 +1319,17 @@ class MicroASGI(App):
 
     #: The class :meth:`test_client` makes (``None``: :class:`~microasgi.testing.TestClient`).
     test_client_class: type[TestClient] | None = None
+
+    def openapi(self, root_path: str | None = None) -> dict[str, Any]:
+        """The app's API spec: an OpenAPI 3.1 document of its routes (docs/api.md).
+
+        Served at ``OPENAPI_URL``, with ``servers`` following each request's
+        ``root_path``; here, a ``servers`` entry only when ``root_path`` is given.
+        Raises :class:`microasgi.typed.OpenAPIError` when the routes cannot be
+        documented (two models with one name, an unknown security scheme).
+        """
+        return build_openapi(self, root_path)
+
     #: The class :meth:`test_cli_runner` makes (``None``: :class:`~microasgi.testing.CliRunner`).
     test_cli_runner_class: type[CliRunner] | None = None
 

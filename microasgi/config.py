@@ -67,6 +67,13 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Swagger UI at DOCS_URL, ReDoc at REDOC_URL; None turns a page off.
     "DOCS_URL": "/docs",
     "REDOC_URL": "/redoc",
+    # The API spec (app.openapi()): served at OPENAPI_URL (None: not served); its
+    # info.title (None: the app's name), info.version and info.description, named
+    # as Flask-smorest names them.
+    "OPENAPI_URL": "/openapi.json",
+    "API_TITLE": None,
+    "API_VERSION": "0.1.0",
+    "API_DESCRIPTION": None,
     # Bytes of a request body kept in memory before it spools to a temporary file.
     "BODY_MEMORY_LIMIT": 1024 * 1024,
     # Worker threads available to sync views and hooks (a WSGIApp has its own).

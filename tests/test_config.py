@@ -144,6 +144,10 @@ def test_default_config_has_every_flask_key() -> None:
         "RESPONSE_VALIDATION",
         "DOCS_URL",
         "REDOC_URL",
+        "OPENAPI_URL",
+        "API_TITLE",
+        "API_VERSION",
+        "API_DESCRIPTION",
     }
     assert set(DEFAULT_CONFIG) == expected
 

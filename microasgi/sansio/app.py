@@ -98,6 +98,10 @@ def _make_timedelta(value: timedelta | int) -> timedelta:
     return timedelta(seconds=value)
 
 
+#: add_url_rule options that only the API spec reads (microasgi.typed.openapi).
+_DOC_OPTIONS = ("security", "tags", "include_in_schema")
+
+
 class App(Scaffold):
     """What an app is before it serves: configuration, the registration API, URL building.
 
@@ -176,6 +180,10 @@ class App(Scaffold):
         self._stream_rules: set[int] = set()  # ids of rules registered with stream=True
         #: Typed views compiled at registration, by id of their rule (microasgi.typed).
         self._typed_routes: dict[int, TypedRoute] = {}
+        #: A route's options for the API spec (security, tags, include_in_schema), by id.
+        self._route_docs: dict[int, dict[str, Any]] = {}
+        #: The API spec's security schemes, by name (OpenAPI's Security Scheme objects).
+        self.security_schemes: dict[str, dict[str, Any]] = {}
         self._got_first_request = False
         self._mounts: list[tuple[str, ASGIApp]] = []
         #: url_prefix of each registered blueprint, by registration name.
@@ -399,6 +407,7 @@ class App(Scaffold):
         (``request.stream``) instead of preloading it. For typed views (docs/api.md):
         ``status_code`` (the default status), ``responses`` (``{404: Problem}``, for
         the API spec) and ``response_validation`` (``"trust"``, ``"always"``, ``"off"``).
+        For the API spec of any view: ``security``, ``tags`` and ``include_in_schema``.
         """
         if endpoint is None:
             if view_func is None:
@@ -427,6 +436,7 @@ class App(Scaffold):
             key: options.pop(key, None)
             for key in ("status_code", "responses", "response_validation")
         }
+        docs = {key: options.pop(key) for key in _DOC_OPTIONS if key in options}
         if options.get("websocket") and view_func is not None and not is_async_callable(view_func):
             raise TypeError(
                 f"The websocket handler {view_func.__name__!r} must be async: define it with"
@@ -437,6 +447,8 @@ class App(Scaffold):
         )
         if stream:
             self._stream_rules.add(id(url_rule))
+        if docs:
+            self._route_docs[id(url_rule)] = docs
         if view_func is not None:
             existing = self.view_functions.get(endpoint)
             # Equal is enough (Flask compares with !=): one bound method, taken twice

@@ -34,6 +34,8 @@ from ..typing import (
 if TYPE_CHECKING:
     from jinja2 import FileSystemLoader
 
+    from ..typed.openapi import SecurityRequirements
+
 F = TypeVar("F", bound=Callable[..., Any])
 Scope = str | None
 ErrorHandlerSpec = dict[Scope, dict[int | None, dict[type[BaseException], ErrorHandlerCallable]]]
@@ -161,6 +163,9 @@ class Scaffold:
     """Common base of the app and of blueprints: the registration API they share."""
 
     name: str
+    #: Who may call the routes, for the API spec: names in ``app.security_schemes``
+    #: (``"bearer"``, or ``[{"oauth": ["read"]}]``); a route's ``security=`` wins.
+    security: SecurityRequirements | None = None
 
     def __init__(
         self,

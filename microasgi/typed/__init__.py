@@ -1,5 +1,5 @@
 """Typed views: parameters bound and validated from type hints, models as bodies and
-return values, errors as RFC 9457 problem details (docs/api.md)."""
+return values, errors as RFC 9457 problem details, the OpenAPI spec (docs/api.md)."""
 
 from .compile import (
     MethodRoutes,
@@ -10,6 +10,7 @@ from .compile import (
     compile_view,
 )
 from .models import is_model
+from .openapi import OpenAPIError, SecurityRequirements, build_openapi
 from .params import Body, Cookie, File, Form, Header, Param, Query
 from .problems import (
     FastAPIFormatter,
@@ -31,6 +32,7 @@ __all__ = [
     "Header",
     "MalformedBody",
     "MethodRoutes",
+    "OpenAPIError",
     "Param",
     "Parameter",
     "Problem",
@@ -41,8 +43,10 @@ __all__ = [
     "RequestValidationError",
     "ResponseValidation",
     "ResponseValidationError",
+    "SecurityRequirements",
     "TypedRoute",
     "UnsupportedBody",
+    "build_openapi",
     "compile_view",
     "is_model",
 ]
