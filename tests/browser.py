@@ -54,6 +54,8 @@ def start_chromium(user_data_dir: Path) -> WebDriver:
         f"--user-data-dir={user_data_dir}",
     ):
         options.add_argument(flag)
+    # Chrome's network events, read by tests that check where a page's requests went.
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
 
 

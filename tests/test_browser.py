@@ -7,16 +7,20 @@ free 127.0.0.1 port, started once for this module. Every wait is explicit
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+
+from microasgi.docs_pages import ASSETS_VERSION
 
 from .browser import (
     fill,
@@ -174,3 +178,109 @@ def test_chat_between_two_windows(driver: WebDriver, chat_server: Server, tmp_pa
     driver.close()  # bob leaves: alice's page says so
     driver.switch_to.window(alice)
     wait_for_text(driver, "#log", "bob left")
+
+
+@pytest.fixture(scope="module")
+def docs_server() -> Iterator[Server]:
+    """The pets API with its docs pages: at the root, and mounted under /api in Starlette."""
+    server = uvicorn("tests.apps.docs_pages:outer")
+    server.wait_ready("/docs")
+    yield server
+    server.stop()
+
+
+def network(driver: WebDriver) -> list[tuple[str, int | None, str | None]]:
+    """``(url, status, blocked_reason)`` of each http(s) request since the last call.
+
+    From Chrome's performance log: ``blocked_reason`` is set for a request the
+    browser refused to send (``"csp"``: the page's Content-Security-Policy).
+    """
+    urls: dict[str, str] = {}
+    status: dict[str, int] = {}
+    blocked: dict[str, str] = {}
+    for entry in driver.get_log("performance"):  # type: ignore[attr-defined]  # Chrome only
+        message = json.loads(entry["message"])["message"]
+        params = message.get("params", {})
+        method = message["method"]
+        if method == "Network.requestWillBeSent":
+            urls[params["requestId"]] = params["request"]["url"]
+        elif method == "Network.responseReceived":
+            status[params["requestId"]] = params["response"]["status"]
+        elif method == "Network.loadingFailed" and params.get("blockedReason"):
+            blocked[params["requestId"]] = params["blockedReason"]
+    return [
+        (url, status.get(request_id), blocked.get(request_id))
+        for request_id, url in urls.items()
+        if urlsplit(url).scheme in ("http", "https", "ws", "wss")
+    ]
+
+
+def check_only_local(
+    requests: list[tuple[str, int | None, str | None]], expected: set[str]
+) -> list[str]:
+    """Every URL in ``expected`` was loaded (200), and nothing went to another host.
+
+    Returns the other-origin URLs the page's CSP stopped before they were sent.
+    """
+    loaded = {url: code for url, code, _ in requests if urlsplit(url).hostname == "127.0.0.1"}
+    for url in expected:
+        assert loaded.get(url) == 200, (url, loaded)
+    elsewhere = [(url, reason) for url, _, reason in requests if url not in loaded]
+    assert all(reason == "csp" for _, reason in elsewhere), elsewhere
+    return [url for url, _ in elsewhere]
+
+
+@pytest.mark.parametrize("prefix", ["", "/api"])
+def test_swagger_ui_renders_offline(
+    driver: WebDriver, docs_server: Server, prefix: str, tmp_path: Path
+) -> None:
+    network(driver)  # what earlier pages asked for
+    base = f"{docs_server.url}{prefix}"
+    driver.get(f"{base}/docs")
+    operations = "#swagger-ui .opblock .opblock-summary-path"
+    wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, operations)) == 2)
+    paths = {e.text for e in driver.find_elements(By.CSS_SELECTOR, operations)}
+    assert paths == {"/pets", "/pets/{pet_id}"}
+    methods = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".opblock-summary-method")]
+    assert sorted(methods) == ["GET", "POST"]
+    # The stylesheet applies: a GET block is Swagger UI's blue.
+    get = driver.find_element(By.CSS_SELECTOR, ".opblock-get .opblock-summary-method")
+    assert get.value_of_css_property("background-color") == "rgba(97, 175, 254, 1)"
+    screenshot(driver, tmp_path / "swagger-ui.png")
+
+    assets = f"{base}/docs/assets/{ASSETS_VERSION}"
+    blocked = check_only_local(
+        network(driver),
+        {
+            f"{base}/docs",
+            f"{assets}/swagger-ui.css",
+            f"{assets}/swagger-ui-bundle.js",
+            f"{base}/openapi.json",
+        },
+    )
+    assert blocked == []
+
+
+@pytest.mark.parametrize("prefix", ["", "/api"])
+def test_redoc_renders_offline(
+    driver: WebDriver, docs_server: Server, prefix: str, tmp_path: Path
+) -> None:
+    network(driver)
+    base = f"{docs_server.url}{prefix}"
+    driver.get(f"{base}/redoc")
+    headings = "[data-section-id^='operation/'] h2"
+    wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, headings)) == 2)
+    titles = {e.text for e in driver.find_elements(By.CSS_SELECTOR, headings)}
+    assert titles == {"Get a pet.", "Add a pet."}
+    screenshot(driver, tmp_path / "redoc.png")
+
+    blocked = check_only_local(
+        network(driver),
+        {
+            f"{base}/redoc",
+            f"{base}/redoc/assets/{ASSETS_VERSION}/redoc.standalone.js",
+            f"{base}/openapi.json",
+        },
+    )
+    # ReDoc's footer logo, from its CDN: refused by the page's CSP, never sent.
+    assert all(urlsplit(url).hostname == "cdn.redoc.ly" for url in blocked), blocked

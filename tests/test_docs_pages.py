@@ -58,8 +58,10 @@ def test_swagger_ui_page_points_at_its_assets_and_the_spec() -> None:
     assert response.mimetype == "text/html"
     assets, spec = refs(response.text)
     base = f"docs/assets/{ASSETS_VERSION}"
-    assert assets == [f"{base}/swagger-ui.css", f"{base}/favicon-32x32.png"] + [
-        f"{base}/swagger-ui-bundle.js"
+    assert assets == [
+        f"{base}/swagger-ui.css",
+        f"{base}/favicon-32x32.png",
+        f"{base}/swagger-ui-bundle.js",
     ]
     assert spec == "openapi.json"
     assert "validatorUrl: null" in response.text  # no badge from the public validator
