@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypedDict
 
 import attrs
@@ -27,6 +29,7 @@ from microasgi import (
     Problem,
     Query,
 )
+from microasgi.cli import cli
 from microasgi.typed import FastAPIFormatter, OpenAPIError
 from microasgi.views import MethodView
 
@@ -515,3 +518,60 @@ def test_a_thousand_routes() -> None:
     assert (
         len({op["operationId"] for item in spec["paths"].values() for op in item.values()}) == 1000
     )
+
+
+# -- the command -------------------------------------------------------------------------
+
+
+def run_cli(app: MicroASGI, *args: str) -> Any:
+    return app.test_cli_runner().invoke(cli, ["openapi", *args])
+
+
+def test_cli_prints_the_spec() -> None:
+    app = kitchen_sink()
+    result = run_cli(app)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == app.openapi()
+
+
+def test_cli_output_then_check(tmp_path: Path) -> None:
+    app = kitchen_sink()
+    target = tmp_path / "openapi.json"
+    assert run_cli(app, "--output", str(target)).exit_code == 0
+    assert json.loads(target.read_text()) == app.openapi()
+    ok = run_cli(app, "--check", str(target))
+    assert ok.exit_code == 0, ok.output
+    # Formatting is not a change; content is.
+    target.write_text(json.dumps(app.openapi()))
+    assert run_cli(app, "--check", str(target)).exit_code == 0
+
+    @app.get("/new")
+    async def new(n: int) -> str:
+        return "new"
+
+    stale = run_cli(app, "--check", str(target))
+    assert stale.exit_code == 1
+    assert '+    "/new": {' in stale.stderr
+    assert f"microasgi openapi --output {target}" in stale.stderr
+    assert run_cli(app, "--check", str(target), "--output", str(target)).exit_code == 2
+    target.write_text("{not json")
+    broken = run_cli(app, "--check", str(target))
+    assert broken.exit_code == 1
+    assert "not readable JSON" in broken.stderr
+
+
+def test_cli_yaml(tmp_path: Path) -> None:
+    yaml = pytest.importorskip("yaml")
+    app = kitchen_sink()
+    target = tmp_path / "openapi.yaml"
+    assert run_cli(app, "--yaml", "--output", str(target)).exit_code == 0
+    assert yaml.safe_load(target.read_text()) == app.openapi()
+    assert target.read_text().startswith("openapi: 3.1.0\n")
+    assert run_cli(app, "--check", str(target)).exit_code == 0  # YAML by the suffix
+
+
+def test_cli_yaml_without_pyyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "yaml", None)  # an import of it fails
+    result = run_cli(kitchen_sink(), "--yaml")
+    assert result.exit_code == 2
+    assert "--yaml needs PyYAML" in result.output

@@ -36,6 +36,7 @@ from .discovery import (
     locate_app,
     prepare_import,
 )
+from .openapi import openapi_command
 
 __all__ = [
     "AppGroup",
@@ -50,6 +51,7 @@ __all__ = [
     "load_dotenv",
     "locate_app",
     "main",
+    "openapi_command",
     "pass_script_info",
     "prepare_import",
     "routes_command",
@@ -204,6 +206,7 @@ class MicroASGIGroup(AppGroup):
             self.add_command(run_command)
             self.add_command(routes_command)
             self.add_command(shell_command)
+            self.add_command(openapi_command)
 
     def _load_plugin_commands(self, group: str) -> None:
         """Add the commands of the ``group`` entry points, once; one that fails to load is
