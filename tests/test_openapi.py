@@ -350,7 +350,6 @@ def test_app_security_and_unknown_scheme() -> None:
 
     with pytest.raises(OpenAPIError, match=r"'oauth'.*declared: key"):
         app.openapi()
-    app.view_functions.clear()
     app2 = MicroASGI("secure2", static_folder=None)
     app2.security_schemes = app.security_schemes
     app2.security = "key"
