@@ -56,6 +56,7 @@ from .commands import AppGroup
 from .ctx import AppContext, _AppCtxGlobals, made_up_request
 from .debughelpers import debug_response, explain_flask_context_error, start_watchdog, stop_watchdog
 from .devserver import run_app
+from .docs_pages import add_docs_pages
 from .exceptions import (
     BadRequest,
     BadRequestKeyError,
@@ -65,7 +66,6 @@ from .exceptions import (
     NotFound,
     RequestRedirect,
 )
-from .docs_pages import add_docs_pages
 from .files import FileResponse, send_file_max_age, send_static_file
 from .globals import _NO_REQUEST, _cv_app
 from .lifespan import run_lifespan
