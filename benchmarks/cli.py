@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import inprocess, network, report, router
+from . import inprocess, network, report, router, typed
 from .apps import PEERS, TARGETS, Peer, Target
 from .progress import Progress
-from .scenarios import SCENARIOS, Scenario
+from .scenarios import SCENARIOS, TYPED_SCENARIOS, Scenario
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 MODES = ("inprocess", "router", "network", "rss")
@@ -77,6 +77,21 @@ FULL = Pass(
     rss_rounds=3,
     rss_full=True,
 )
+# The typed-routes set (benchmarks/typed.py): in-process only, more rounds, as the costs
+# it reports are differences of two measurements.
+TYPED = Pass(
+    rounds=9,
+    seconds=0.3,
+    router_seconds=0,
+    wrk_seconds=0,
+    warmup=0,
+    network_rounds=0,
+    network_targets=None,
+    network_scenarios=None,
+    rss_rounds=0,
+    rss_full=False,
+    modes=("inprocess",),
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,6 +112,13 @@ def _parser() -> argparse.ArgumentParser:
         "--only",
         help="comma-separated peers (e.g. microasgi,fastapi); raw and starlette always run "
         "as the baselines of the ratios",
+    )
+    parser.add_argument(
+        "--set",
+        choices=("main", "typed"),
+        default="main",
+        help="the scenario set: main (default), or typed (typed routes against their untyped "
+        "twins in microasgi, Litestar and FastAPI, in-process; and the spec of 1,000 routes)",
     )
     parser.add_argument("--mode", help=f"comma-separated subset of {','.join(MODES)}")
     parser.add_argument("--scenarios", help="comma-separated scenario names")
@@ -129,20 +151,24 @@ def _matches(name: str, wanted: list[str]) -> bool:
 
 
 def select(
-    only: list[str] | None, scenario_names: list[str] | None
+    only: list[str] | None, scenario_names: list[str] | None, scenario_set: str = "main"
 ) -> tuple[list[Peer], list[Target], list[Scenario]]:
     known = {p.name for p in PEERS} | {t.name for t in TARGETS} | {"flask"}
     for name in only or []:
         if not _matches(name, sorted(known)) and name not in known:
             raise SystemExit(f"unknown peer {name!r}; known: {', '.join(sorted(known))}")
-    scenarios = SCENARIOS
+    pool = TYPED_SCENARIOS if scenario_set == "typed" else SCENARIOS
+    scenarios = pool
     if scenario_names:
-        unknown = set(scenario_names) - {s.name for s in SCENARIOS}
+        unknown = set(scenario_names) - {s.name for s in pool}
         if unknown:
             raise SystemExit(
-                f"unknown scenarios {sorted(unknown)}; known: {[s.name for s in SCENARIOS]}"
+                f"unknown scenarios {sorted(unknown)}; known: {[s.name for s in pool]}"
             )
-        scenarios = [s for s in SCENARIOS if s.name in scenario_names]
+        scenarios = [s for s in pool if s.name in scenario_names]
+    if scenario_set == "typed":
+        peers = [p for p in PEERS if p.typed and (not only or _matches(p.name, only))]
+        return peers, [], scenarios
     if not only:
         return PEERS, TARGETS, scenarios
     wanted = [*BASELINES, *only]
@@ -180,14 +206,16 @@ def main(argv: list[str] | None = None) -> int:
         saved = json.loads((args.render / "results.json").read_text())
         print(write_report(saved, args.render))
         return 0
-    peers, targets, scenarios = select(_names(args.only), _names(args.scenarios))
+    peers, targets, scenarios = select(_names(args.only), _names(args.scenarios), args.set)
     if args.selfcheck:
         return _selfcheck(peers, scenarios)
-    preset = FULL if args.full else QUICK
+    preset = TYPED if args.set == "typed" else FULL if args.full else QUICK
     modes = _names(args.mode) or list(preset.modes)
     for mode in modes:
         if mode not in MODES:
             raise SystemExit(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
+        if mode not in preset.modes:
+            raise SystemExit(f"the {args.set} set runs only {', '.join(preset.modes)}")
     rounds = args.rounds or preset.rounds
     seconds = args.seconds or preset.seconds
     network_rounds = args.network_rounds or preset.network_rounds
@@ -208,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or RESULTS / started.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
     config: dict[str, Any] = {
-        "pass": "full" if args.full else "quick",
+        "pass": "typed" if args.set == "typed" else "full" if args.full else "quick",
         "command": "python -m benchmarks " + shlex.join(argv if argv is not None else sys.argv[1:]),
         "modes": modes,
         "loop": inprocess.loop_name(),
@@ -240,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         total += network.steps(net_targets, net_scenarios, network_rounds)
     if "rss" in modes:
         total += preset.rss_rounds * len(rss_apps)
+    spec = args.set == "typed" and any(p.name == "microasgi" for p in peers)
+    total += 1 if spec else 0
     progress = Progress(total, enabled=not args.no_progress)
     clock = time.monotonic()
     timings: dict[str, float] = results.setdefault("timings_s", {})
@@ -277,6 +307,11 @@ def main(argv: list[str] | None = None) -> int:
         if "rss" in modes:
             results["rss"] = network.measure_rss(rss_apps, preset.rss_rounds, out, progress)
             mark = lap("rss", mark)
+        if spec:
+            progress.step(f"app.openapi() of {typed.SPEC_ROUTES} typed routes")
+            seconds_each = typed.spec_build_seconds()
+            results["spec"] = {"routes": typed.SPEC_ROUTES, "seconds": seconds_each}
+            mark = lap("spec", mark)
     finally:
         progress.close()
     results["duration_s"] = round(time.monotonic() - clock, 1)

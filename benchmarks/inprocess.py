@@ -78,7 +78,7 @@ def http_scope(scenario: Scenario) -> Scope:
         "scheme": "http",
         "path": scenario.path,
         "raw_path": scenario.path.encode(),
-        "query_string": b"",
+        "query_string": scenario.query.encode(),
         "root_path": "",
         "headers": scenario.headers,
         "client": ("127.0.0.1", 50000),
@@ -382,7 +382,12 @@ async def _load(
             if not any(s.app == kind and peer.supports(s.name) for s in scenarios):
                 continue
             try:
-                app = peer.load() if kind == "main" else peer.load_routing(tables[kind])
+                if kind == "main":
+                    app = peer.load()
+                elif kind == "typed":
+                    app = peer.load_typed()
+                else:
+                    app = peer.load_routing(tables[kind])
                 lifespan = await stack.enter_async_context(Lifespan(app))
             except Exception as exc:
                 results.unavailable[peer.name] = f"{kind} app: {_short_error(exc)}"

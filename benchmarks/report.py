@@ -242,7 +242,8 @@ def inprocess_markdown(data: dict[str, Any], config: dict[str, Any]) -> list[str
                     )
                 )
             rows.append(row)
-        out += [f"### {title}", "", *_table(["scenario", *apps], rows), ""]
+        if rows:
+            out += [f"### {title}", "", *_table(["scenario", *apps], rows), ""]
     bridge = runs("sync", BRIDGE_LIMIT)
     if bridge:
         out += [
@@ -435,6 +436,10 @@ def machine_markdown(
 def markdown(results: dict[str, Any]) -> str:
     config = results["config"]
     out = [f"# microasgi benchmarks: {config['pass']} pass, {results['started']}", ""]
+    if config["pass"] == "typed":
+        from . import typed  # it imports this module
+
+        out += [*typed.markdown(results), ""]
     if "inprocess" in results:
         out += [*inprocess_markdown(results["inprocess"], config), ""]
     if "network" in results:

@@ -12,10 +12,25 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from markupsafe import escape
 
-from .apps._common import FORTUNES, HELLO, MESSAGE, STATIC_NAME, static_bytes
+from .apps._common import (
+    BAD_ITEM,
+    FORTUNES,
+    HELLO,
+    ITEM,
+    ITEM_QUERY,
+    MESSAGE,
+    ORDER,
+    STATIC_NAME,
+    UNTYPED_INVALID,
+    item_summary,
+    order_summary,
+    query_summary,
+    static_bytes,
+)
 from .routes_github import (
     GITHUB_API,
     GITHUB_DEEP,
@@ -48,10 +63,10 @@ def _exact(expected: bytes, status: int = 200) -> Check:
     return check
 
 
-def _json(expected: object) -> Check:
+def _json(expected: object, expected_status: int = 200) -> Check:
     def check(status: int, body: bytes) -> str | None:
-        if status != 200:
-            return f"status {status}, expected 200"
+        if status != expected_status:
+            return f"status {status}, expected {expected_status}"
         try:
             data = json.loads(body)
         except ValueError:
@@ -84,6 +99,22 @@ def _status(expected: int) -> Check:
     return check
 
 
+def _names_field(field: str) -> Check:
+    """A 422 whose JSON body names the failing ``field`` (each framework has its own shape;
+    Litestar's validation errors are 400s, as its docs say)."""
+
+    def check(status: int, body: bytes) -> str | None:
+        if status not in (400, 422):
+            return f"status {status}, expected 422 (400 from Litestar)"
+        try:
+            json.loads(body)
+        except ValueError:
+            return f"not JSON: {body[:80]!r}"
+        return None if field.encode() in body else f"{body[:120]!r} does not name {field!r}"
+
+    return check
+
+
 def _route(routes_name: str, path: str) -> Check:
     routes = GITHUB_API if routes_name == "github" else many_routes()
     body = expected_body(routes, "GET", path)
@@ -103,6 +134,7 @@ class Scenario:
     check: Check
     method: str = "GET"
     body: bytes = b""
+    query: str = ""
     app: str = "main"
     kind: str = "http"
     network: bool = True
@@ -179,7 +211,74 @@ SCENARIOS: list[Scenario] = [
     ),
     Scenario("websocket", "websocket echo", "/ws", _status(0), kind="websocket"),
 ]
-SCENARIO_BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
+
+
+def _typed_pair(
+    name: str, title: str, path: str, check: Check, untyped_check: Check | None = None, **kw: Any
+) -> list[Scenario]:
+    """A request to a typed route (``/t/...``) and the same to its untyped twin (``/u/...``)."""
+    return [
+        Scenario(f"typed-{name}", f"{title}, typed", f"/t{path}", check, app="typed", **kw),
+        Scenario(
+            f"untyped-{name}",
+            f"{title}, untyped",
+            f"/u{path}",
+            untyped_check or check,
+            app="typed",
+            **kw,
+        ),
+    ]
+
+
+_ITEM_OUT = item_summary(**ITEM)
+_LINES = [(line["quantity"], line["price"]) for line in ORDER["lines"]]
+_ORDER_OUT = order_summary(ORDER["id"], ORDER["customer"]["name"], _LINES)
+
+#: The typed-routes set (``python -m benchmarks --set typed``): each typed request beside
+#: the same request to an untyped route that does the URL work by hand, so the typed
+#: route's cost over its own untyped one can be computed per framework.
+TYPED_SCENARIOS: list[Scenario] = [
+    *_typed_pair(
+        "query",
+        "(a) int path parameter + 2 query parameters",
+        "/items/42",
+        _json(query_summary(42, "shoe", 10)),
+        query=ITEM_QUERY,
+        network=False,
+    ),
+    *_typed_pair(
+        "body",
+        "(b) 5-field JSON body",
+        "/items",
+        _json(_ITEM_OUT),
+        method="POST",
+        body=json.dumps(ITEM).encode(),
+        network=False,
+    ),
+    *_typed_pair(
+        "nested",
+        "(c) 50-item nested JSON body",
+        "/orders",
+        _json(_ORDER_OUT),
+        method="POST",
+        body=json.dumps(ORDER).encode(),
+        network=False,
+    ),
+    *_typed_pair(
+        "invalid",
+        "(d) invalid JSON body (422)",
+        "/items",
+        _names_field("quantity"),
+        _json(UNTYPED_INVALID, 422),
+        method="POST",
+        body=json.dumps(BAD_ITEM).encode(),
+        network=False,
+    ),
+]
+#: The typed-routes pairs: (typed scenario, its untyped twin).
+TYPED_PAIRS = [(TYPED_SCENARIOS[i], TYPED_SCENARIOS[i + 1]) for i in range(0, 8, 2)]
+
+SCENARIO_BY_NAME = {scenario.name: scenario for scenario in [*SCENARIOS, *TYPED_SCENARIOS]}
 
 # The "bridge limit" row of the sync scenario: anyio.to_thread.run_sync(noop) alone.
 BRIDGE_LIMIT = "to_thread (bridge limit)"

@@ -13,6 +13,12 @@ from typing import Any
 ROUTING = frozenset(
     {"github-static", "github-param", "github-deep", "github-404", "many-first", "many-last"}
 )
+#: The typed-routes set: only the peers with ``typed=True`` (a ``typed_app()``) run it.
+TYPED = frozenset(
+    f"{kind}-{name}"
+    for kind in ("typed", "untyped")
+    for name in ("query", "body", "nested", "invalid")
+)
 _FLOOR = ("plaintext", "json", "path-param")
 WSGI_ONLY = frozenset({"plaintext", "json", "post-json", "fortunes", "static-1mb"})
 
@@ -22,7 +28,8 @@ class Peer:
     """A framework's app as an ASGI callable.
 
     ``module:attr`` is the app; ``routing`` says the module has
-    ``routing_app(routes)`` (an ASGI app for a route table). ``skip`` lists the
+    ``routing_app(routes)`` (an ASGI app for a route table), ``typed`` that it has
+    ``typed_app()`` (typed routes and their untyped twins). ``skip`` lists the
     scenarios that do not apply, ``notes`` a footnote per scenario.
     """
 
@@ -30,6 +37,7 @@ class Peer:
     module: str
     attr: str = "app"
     routing: bool = True
+    typed: bool = False
     only: frozenset[str] | None = None
     skip: frozenset[str] = frozenset()
     notes: dict[str, str] = field(default_factory=dict)
@@ -38,6 +46,8 @@ class Peer:
     def supports(self, scenario: str) -> bool:
         if scenario in self.skip or (self.only is not None and scenario not in self.only):
             return False
+        if scenario in TYPED:
+            return self.typed
         return self.routing or scenario not in ROUTING
 
     def load(self) -> Any:
@@ -45,6 +55,9 @@ class Peer:
 
     def load_routing(self, routes: Any) -> Any:
         return importlib.import_module(self.module).routing_app(routes)
+
+    def load_typed(self) -> Any:
+        return importlib.import_module(self.module).typed_app()
 
 
 PEERS: list[Peer] = [
@@ -59,9 +72,9 @@ PEERS: list[Peer] = [
     # dict, a response object): how close to raw a framework can be at best.
     Peer("floor", "benchmarks.apps.floor", routing=False, only=frozenset(_FLOOR)),
     Peer("starlette", "benchmarks.apps.starlette", package="starlette"),
-    Peer("fastapi", "benchmarks.apps.fastapi", package="fastapi"),
+    Peer("fastapi", "benchmarks.apps.fastapi", package="fastapi", typed=True),
     Peer("quart", "benchmarks.apps.quart", package="quart"),
-    Peer("litestar", "benchmarks.apps.litestar", package="litestar"),
+    Peer("litestar", "benchmarks.apps.litestar", package="litestar", typed=True),
     Peer(
         "blacksheep",
         "benchmarks.apps.blacksheep",
@@ -69,7 +82,7 @@ PEERS: list[Peer] = [
         notes={"sync": "runs def views on the event loop, no thread"},
     ),
     Peer("falcon", "benchmarks.apps.falcon", package="falcon"),
-    Peer("microasgi", "benchmarks.apps.microasgi", package="microasgi"),
+    Peer("microasgi", "benchmarks.apps.microasgi", package="microasgi", typed=True),
     Peer(
         "flask+WSGIApp",
         "benchmarks.apps.flask",

@@ -85,3 +85,57 @@ def jinja_env() -> Any:
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(),
     )
+
+
+# -- typed routes ---------------------------------------------------------------------
+#
+# ``typed_app()`` in the microasgi, FastAPI and Litestar modules serves each request shape
+# twice: ``/t/...`` declares its parameters and body as types (validated by the
+# framework), ``/u/...`` does the same URL work by hand (path converter, query string,
+# parsed JSON). Both answer the same JSON, computed from the input, so the work is real.
+#
+# ========================================  ============================================
+# ``GET /t/items/42?q=shoe&limit=10``       ``{"item_id": 42, "q": "shoe", "limit": 10}``
+# ``POST /t/items`` :data:`ITEM`            :func:`item_summary` (422 for a bad field)
+# ``POST /t/orders`` :data:`ORDER`          :func:`order_summary`
+# ========================================  ============================================
+
+ITEM_QUERY = "q=shoe&limit=10"
+#: A 5-field JSON body.
+ITEM: dict[str, Any] = {
+    "name": "Widget",
+    "price": 9.5,
+    "quantity": 3,
+    "tags": ["red", "small"],
+    "in_stock": True,
+}
+#: The same with one field of the wrong type: a 422 from a typed route.
+BAD_ITEM: dict[str, Any] = {**ITEM, "quantity": "three"}
+#: A nested body with 50 line items.
+ORDER: dict[str, Any] = {
+    "id": 7,
+    "customer": {"name": "Ada Lovelace", "email": "ada@example.com"},
+    "lines": [{"sku": f"sku-{i:03d}", "quantity": i % 5 + 1, "price": i + 0.25} for i in range(50)],
+}
+
+
+def query_summary(item_id: int, q: str, limit: int) -> dict[str, Any]:
+    """What ``GET /t/items/<id>`` answers."""
+    return {"item_id": item_id, "q": q, "limit": limit}
+
+
+def item_summary(name: str, price: float, quantity: int, tags: list[str], in_stock: bool) -> Any:
+    """What ``POST /t/items`` answers: a total and a count computed from the fields."""
+    return {"name": name, "total": price * quantity, "tags": len(tags), "in_stock": in_stock}
+
+
+def order_summary(order_id: int, customer: str, lines: list[tuple[int, float]]) -> Any:
+    """What ``POST /t/orders`` answers, from each line's ``(quantity, price)``."""
+    total = 0.0
+    for quantity, price in lines:
+        total += quantity * price
+    return {"id": order_id, "customer": customer, "lines": len(lines), "total": total}
+
+
+#: What the untyped routes answer for a body they cannot use (a 422 written by hand).
+UNTYPED_INVALID = {"detail": "invalid body"}

@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import HttpMethod, Litestar, MediaType, Request, get, post, route, websocket_listener
+import msgspec
+from litestar import (
+    HttpMethod,
+    Litestar,
+    MediaType,
+    Request,
+    Response,
+    get,
+    post,
+    route,
+    websocket_listener,
+)
 from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.params import Parameter
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from ..routes_github import RouteSpec, answer, to_syntax
-from ._common import FORTUNE_TEMPLATE, FORTUNES, HELLO, MESSAGE, TEMPLATES, static_dir
+from ._common import (
+    FORTUNE_TEMPLATE,
+    FORTUNES,
+    HELLO,
+    MESSAGE,
+    TEMPLATES,
+    UNTYPED_INVALID,
+    item_summary,
+    order_summary,
+    query_summary,
+    static_dir,
+)
 
 
 @get("/plaintext", media_type=MediaType.TEXT)
@@ -99,3 +122,77 @@ def github_app() -> Any:
     from ..routes_github import GITHUB_API
 
     return routing_app(GITHUB_API)
+
+
+# -- typed routes (see _common): msgspec Structs and Parameter(), as Litestar's docs do
+
+
+class Item(msgspec.Struct):
+    name: str
+    price: float
+    quantity: int
+    tags: list[str]
+    in_stock: bool
+
+
+class Customer(msgspec.Struct):
+    name: str
+    email: str
+
+
+class Line(msgspec.Struct):
+    sku: str
+    quantity: int
+    price: float
+
+
+class Order(msgspec.Struct):
+    id: int
+    customer: Customer
+    lines: list[Line]
+
+
+@get("/t/items/{item_id:int}")
+async def t_query(
+    item_id: int, q: str, limit: Annotated[int, Parameter(ge=1, le=100)] = 20
+) -> dict[str, Any]:
+    return query_summary(item_id, q, limit)
+
+
+@post("/t/items", status_code=200)
+async def t_item(data: Item) -> dict[str, Any]:
+    return item_summary(data.name, data.price, data.quantity, data.tags, data.in_stock)
+
+
+@post("/t/orders", status_code=200)
+async def t_order(data: Order) -> dict[str, Any]:
+    lines = [(line.quantity, line.price) for line in data.lines]
+    return order_summary(data.id, data.customer.name, lines)
+
+
+@get("/u/items/{item_id:int}")
+async def u_query(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    args = request.query_params
+    return query_summary(request.path_params["item_id"], args["q"], int(args.get("limit", 20)))
+
+
+@post("/u/items", status_code=200)
+async def u_item(request: Request[Any, Any, Any]) -> Any:
+    data = await request.json()
+    try:
+        return item_summary(**data)
+    except (KeyError, TypeError, ValueError):
+        return Response(UNTYPED_INVALID, status_code=422)
+
+
+@post("/u/orders", status_code=200)
+async def u_order(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    data = await request.json()
+    lines = [(line["quantity"], line["price"]) for line in data["lines"]]
+    return order_summary(data["id"], data["customer"]["name"], lines)
+
+
+def typed_app() -> Litestar:
+    """Typed routes under ``/t`` and their untyped twins under ``/u``."""
+    handlers = [t_query, t_item, t_order, u_query, u_item, u_order]
+    return Litestar(route_handlers=handlers, logging_config=None)
