@@ -6,7 +6,7 @@ and documents the whole API as OpenAPI 3.1, with Swagger UI and ReDoc pages
 that work offline. Run it from the repository root::
 
     python -m examples.petstore                     # http://127.0.0.1:5000/docs
-    microasgi --app examples.petstore.app run --port 8000 --reload
+    microasgi --app examples.petstore.app:app run --port 8000 --reload
 
 then open ``/docs`` (Swagger UI), ``/redoc`` (ReDoc) or ``/openapi.json``.
 ``microasgi --app examples.petstore.app openapi`` prints the spec.
