@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Any
 
-import attrs
 import httpx
 import msgspec
 import pydantic
@@ -16,166 +14,14 @@ import pytest
 from openapi_spec_validator import validate
 from starlette.applications import Starlette
 from starlette.routing import Mount
-from werkzeug.datastructures import FileStorage
 
 from microasgi import (
-    Blueprint,
-    Body,
-    Cookie,
-    File,
-    Form,
-    Header,
     MicroASGI,
-    Problem,
-    Query,
 )
 from microasgi.cli import cli
 from microasgi.typed import FastAPIFormatter, OpenAPIError
 from microasgi.views import MethodView
-
-
-class Tag(msgspec.Struct):
-    name: str
-
-
-class Node(msgspec.Struct):
-    """A tree: a recursive model."""
-
-    value: int
-    children: list[Node] = []
-
-
-class PetIn(msgspec.Struct, kw_only=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, examples=["Rex"])]
-    tags: list[Tag] = []
-    kind: Literal["cat", "dog"] | None = None
-
-
-class Pet(PetIn, kw_only=True):
-    id: int
-
-
-@dataclasses.dataclass
-class Owner:
-    name: str
-    pets: list[int] = dataclasses.field(default_factory=list)
-
-
-class Address(TypedDict):
-    street: str
-    city: str
-
-
-@attrs.define
-class Toy:
-    name: str
-    price: float = 0.0
-
-
-class Vet(pydantic.BaseModel):
-    name: str
-    licensed: bool = True
-
-
-class Items(MethodView):
-    """Items, one class-based view."""
-
-    async def get(self, page: Annotated[int, Query(description="Page, from 1")] = 1) -> list[Pet]:
-        """List items.
-
-        Paged."""
-        return []
-
-    def post(self, item: Toy) -> Toy:
-        """Create an item."""
-        return item
-
-
-def kitchen_sink() -> MicroASGI:
-    app = MicroASGI("kitchen", static_folder=None)
-    app.config["TESTING"] = True
-    app.security_schemes = {"bearer": {"type": "http", "scheme": "bearer"}}
-
-    @app.get("/pets/<int:pet_id>", responses={404: Problem})
-    async def get_pet(
-        pet_id: int,
-        fields: Annotated[list[str], Query()] = [],  # noqa: B006
-        trace: Annotated[str | None, Header("X-Trace", examples=["abc"])] = None,
-        theme: Annotated[str, Cookie()] = "light",
-    ) -> Pet:
-        """Get a pet.
-
-        The first docstring line is the summary, the rest the description."""
-        return Pet(id=pet_id, name="Rex")
-
-    @app.post("/pets", status_code=201, security="bearer")
-    def create_pet(pet: PetIn) -> Pet:
-        return Pet(id=1, name=pet.name, tags=pet.tags, kind=pet.kind)
-
-    @app.put("/owners/<name>")
-    async def put_owner(name: str, owner: Owner) -> Owner:
-        return owner
-
-    @app.post("/addresses")
-    async def add_address(address: Address, dry: bool = False) -> Address:
-        return address
-
-    @app.post("/vets")
-    async def add_vet(vet: Vet) -> Vet:
-        return vet
-
-    @app.post("/trees")
-    def plant(tree: Node) -> Node | None:
-        return tree
-
-    @app.post("/numbers")
-    async def numbers(values: Annotated[list[int], Body(description="Numbers")]) -> dict[str, int]:
-        return {"sum": sum(values)}
-
-    @app.post("/upload")
-    async def upload(
-        title: Annotated[str, Form()],
-        note: Annotated[str | None, Form()] = None,
-        file: Annotated[FileStorage, File()] = None,  # type: ignore[assignment]
-        extras: Annotated[list[bytes], File()] = [],  # noqa: B006
-    ) -> dict[str, str]:
-        return {"title": title}
-
-    @app.post("/login")
-    def login(user: Annotated[str, Form()], password: Annotated[str, Form()]) -> str:
-        return user
-
-    @app.route("/plain/<any(a, b):kind>/<uuid:ref>", methods=["GET", "POST"])
-    def plain(kind: Any, ref: Any) -> str:
-        """A Flask-style view."""
-        return "plain"
-
-    @app.get("/search")
-    async def search(q: str, limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 10) -> list[Pet]:
-        return []
-
-    @app.get("/hidden", include_in_schema=False)
-    async def hidden() -> str:
-        return "not in the spec"
-
-    app.add_url_rule("/items", view_func=Items.as_view("items"))
-
-    shop = Blueprint("shop", __name__, url_prefix="/shop")
-    shop.security = "bearer"
-    admin = Blueprint("admin", __name__, url_prefix="/admin")
-
-    @shop.get("/toys/<int:toy_id>")
-    async def get_toy(toy_id: int) -> Toy:
-        """Get a toy."""
-        return Toy(name="ball")
-
-    @admin.delete("/toys/<int:toy_id>", status_code=204, security=[])
-    async def delete_toy(toy_id: int) -> None:
-        return None
-
-    shop.register_blueprint(admin)
-    app.register_blueprint(shop)
-    return app
+from tests.apps.kitchen_sink import Pet, Tag, kitchen_sink
 
 
 @pytest.fixture(scope="module")
@@ -208,8 +54,11 @@ def test_operations_ids_tags_and_docstrings(spec: dict[str, Any]) -> None:
         "add_vet",
         "plant",
         "numbers",
+        "adopt",
+        "echo",
         "upload",
         "login",
+        "settings",
         "plain_get",
         "plain_post",
         "search",
@@ -217,6 +66,8 @@ def test_operations_ids_tags_and_docstrings(spec: dict[str, Any]) -> None:
         "items_post",
         "shop.get_toy",
         "shop.admin.delete_toy",
+        "shop.admin.basket_get",
+        "shop.admin.basket_put",
     }
     assert ops["get_pet"]["summary"] == "Get a pet."
     assert ops["get_pet"]["description"].startswith("The first docstring line")
@@ -318,15 +169,36 @@ def test_responses(spec: dict[str, Any]) -> None:
     assert get_pet["422"]["content"]["application/problem+json"]["schema"] == {
         "$ref": "#/components/schemas/Problem"
     }
-    assert set(ops["create_pet"]["responses"]) == {"201", "400", "415", "422"}
+    assert set(ops["create_pet"]["responses"]) == {"201", "400", "401", "415", "422"}
     assert set(ops["upload"]["responses"]) == {"200", "422"}  # a form: no JSON errors
-    assert ops["shop.admin.delete_toy"]["responses"] == {"204": {"description": "No Content"}}
-    assert ops["plain_get"]["responses"] == {"200": {"description": "OK"}}
+    not_found = {
+        "description": "Not Found",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+    assert ops["shop.admin.delete_toy"]["responses"] == {
+        "204": {"description": "No Content"},
+        "404": not_found,
+    }
+    assert ops["plain_get"]["responses"] == {"200": {"description": "OK"}, "404": not_found}
     assert ops["login"]["responses"]["200"]["content"] == {
         "text/html": {"schema": {"type": "string"}}
     }
     tree = ops["plant"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert tree == {"anyOf": [{"$ref": "#/components/schemas/Node"}, {"type": "null"}]}
+
+
+def test_a_path_variable_documents_the_routers_404(spec: dict[str, Any]) -> None:
+    # /pets/x matches no route (<int:pet_id>): the router's 404 is an HTML page, beside
+    # the 404 problem the view declares; a route without variables has no 404.
+    ops = operations(spec)
+    assert ops["get_pet"]["responses"]["404"]["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
+        "text/html": {"schema": {"type": "string"}},
+    }
+    assert "404" not in ops["search"]["responses"]
+    client = kitchen_sink().test_client()
+    assert client.get("/pets/x").status_code == 404
+    assert client.get("/pets/x").mimetype == "text/html"
 
 
 def test_security_app_blueprint_and_route(spec: dict[str, Any]) -> None:

@@ -232,7 +232,7 @@ class _Builder:
         body = self._request_body(route) if route is not None else None
         if body is not None:
             op["requestBody"] = body
-        op["responses"] = self._responses(route)
+        op["responses"] = self._responses(route, bool(rule.arguments))
         security = self._security_for(rule, docs)
         if security is not None:
             op["security"] = security
@@ -316,9 +316,20 @@ class _Builder:
 
     # -- responses -----------------------------------------------------------------------
 
-    def _responses(self, route: TypedRoute | None) -> dict[str, Any]:
-        if route is None:
-            return {"200": {"description": HTTP_STATUS_CODES[200]}}
+    def _responses(self, route: TypedRoute | None, variables: bool) -> dict[str, Any]:
+        if route is not None:
+            responses = self._typed_responses(route)
+        else:
+            responses = {"200": {"description": HTTP_STATUS_CODES[200]}}
+        if variables:
+            # A path whose variable its converter refuses (``/pets/x`` for ``<int:pet_id>``)
+            # matches no route: the router answers 404, with Werkzeug's HTML page.
+            found = responses.setdefault("404", {"description": HTTP_STATUS_CODES[404]})
+            html = {"text/html": {"schema": {"type": "string"}}}
+            found["content"] = {**found.get("content", {}), **html}
+        return dict(sorted(responses.items()))
+
+    def _typed_responses(self, route: TypedRoute) -> dict[str, Any]:
         status = route.status_code or 200
         responses: dict[str, Any] = {str(status): self._response(status, route.return_type)}
         formatter = self.app.problem_formatter
@@ -332,7 +343,7 @@ class _Builder:
             }
         for code, declared in route.responses.items():
             responses[str(code)] = self._response(code, declared)
-        return dict(sorted(responses.items()))
+        return responses
 
     def _response(self, status: int, declared: Any) -> dict[str, Any]:
         description = HTTP_STATUS_CODES.get(status, "Response")
