@@ -287,6 +287,25 @@ def test_optional_body(app: MicroASGI) -> None:
     assert client.post("/o", json={"name": "a"}).get_json() == {"pet": True}
 
 
+def test_a_view_declared_to_return_none_answers_json_null(app: MicroASGI) -> None:
+    # The spec documents `Node | None` as anyOf [Node, null]: None is JSON null, not the
+    # "the view returned None" error of a Flask view (schemathesis found the 500).
+    @app.post("/leaf")
+    def leaf(node: Node) -> Node | None:
+        return node if node.children else None
+
+    @app.post("/async-leaf")
+    async def async_leaf(node: Node) -> Node | None:
+        return node if node.children else None
+
+    client = app.test_client()
+    tree = {"value": 1, "children": [{"value": 2, "children": []}]}
+    for url in ("/leaf", "/async-leaf"):
+        r = client.post(url, json={"value": 1})
+        assert (r.status_code, r.mimetype, r.data) == (200, "application/json", b"null")
+        assert client.post(url, json=tree).get_json() == tree
+
+
 def test_malformed_json_is_400_and_wrong_type_415(app: MicroASGI) -> None:
     @app.post("/pets")
     async def create(pet: PetStruct) -> dict[str, Any]:
@@ -344,6 +363,32 @@ def test_form_and_file_parameters(app: MicroASGI) -> None:
         ("file", "doc"),
         ("file", "other"),
     }
+
+
+def test_a_text_field_where_a_file_is_expected_is_422(app: MicroASGI) -> None:
+    # A multipart part without a filename is a form field, not a file: it was ignored
+    # (the optional file then defaulted), so a client's mistake passed silently.
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
+    @app.post("/upload")
+    async def upload(
+        doc: Annotated[FileStorage | None, File()] = None,
+        parts: Annotated[list[bytes], File()] = [],  # noqa: B006
+    ) -> dict[str, Any]:
+        return {"doc": doc is not None, "parts": len(parts)}
+
+    client = app.test_client()
+    sent = {"doc": (BytesIO(b"x"), "x.txt"), "parts": [(BytesIO(b"1"), "1"), (BytesIO(b"2"), "2")]}
+    assert client.post("/upload", data=sent).get_json() == {"doc": True, "parts": 2}
+    assert client.post("/upload", data={}).get_json() == {"doc": False, "parts": 0}
+    r = client.post("/upload", data={"doc": "not a file", "parts": "{}"})
+    assert r.status_code == 422
+    assert [(e["in"], e["loc"], e["type"]) for e in r.get_json()["errors"]] == [
+        ("file", ["file", "doc"], "type"),
+        ("file", ["file", "parts"], "type"),
+    ]
 
 
 # -- blueprints and MethodView ----------------------------------------------------------------

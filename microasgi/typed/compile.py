@@ -106,6 +106,8 @@ class TypedRoute:
     mode: ResponseValidation = "trust"
     _body_codec: Codec | None = None
     _return_codec: Codec | None = None
+    #: Whether the view's declared return type takes ``None`` (as JSON ``null``).
+    _nullable: bool = False
     _readers: tuple[tuple[Parameter, Callable[[Any], Any], Any], ...] = ()
 
     def __post_init__(self) -> None:
@@ -113,6 +115,8 @@ class TypedRoute:
             self._body_codec = codec_for(self.body.type)
         if self.return_type is not None and holds(strip_annotated(self.return_type), is_model):
             self._return_codec = codec_for(self.return_type)
+            returned = strip_annotated(self.return_type)
+            self._nullable = is_union(returned) and type(None) in get_args(returned)
         self._readers = tuple((p, _reader(p), _target(p)) for p in self.params)
 
     def for_method(self, method: str) -> TypedRoute | None:
@@ -141,7 +145,10 @@ class TypedRoute:
         for param, read, target in self._readers:
             raw = read(request)
             if raw is None or (param.many and not raw):
-                if param.required:
+                if param.place == "file" and param.alias in request.form:
+                    # A text part (no filename) where a file is expected: not "missing".
+                    errors.append(_error(param, (), "type", "Expected a file, got a text field"))
+                elif param.required:
                     errors.append(_error(param, (), "missing", "Field required"))
                 elif param.default is not _MISSING:
                     kwargs[param.name] = param.default
@@ -213,6 +220,8 @@ class TypedRoute:
     def _body(self, value: Any, respond: Responder, status: int) -> Any:
         codec = self._return_codec
         mode = self.mode
+        if value is None and self._nullable:
+            return respond(b"null", status)  # the declared ``Model | None``: JSON null
         if codec is None or mode == "off":
             return respond(encode(value), status) if _is_models(value) else value
         if not (value.__class__ in (dict, list) or is_model(type(value))):
