@@ -306,6 +306,24 @@ def test_a_view_declared_to_return_none_answers_json_null(app: MicroASGI) -> Non
         assert client.post(url, json=tree).get_json() == tree
 
 
+def test_a_view_declared_to_return_none_answers_an_empty_body(app: MicroASGI) -> None:
+    # `-> None` with status_code=204 is documented as a 204 without content; returning
+    # None was Flask's "the view returned None" 500 (schemathesis found it).
+    @app.delete("/pets/<int:pet_id>", status_code=204)
+    async def delete(pet_id: int) -> None:
+        return None
+
+    @app.post("/ping")
+    def ping(n: int) -> None:
+        return None
+
+    client = app.test_client()
+    r = client.delete("/pets/1")
+    assert (r.status_code, r.data) == (204, b"")
+    r = client.post("/ping?n=1")
+    assert (r.status_code, r.data) == (200, b"")
+
+
 def test_malformed_json_is_400_and_wrong_type_415(app: MicroASGI) -> None:
     @app.post("/pets")
     async def create(pet: PetStruct) -> dict[str, Any]:

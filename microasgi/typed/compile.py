@@ -213,15 +213,22 @@ class TypedRoute:
         if rv.__class__ is tuple:
             return (self._body(rv[0], respond, self.status_code or 200), *rv[1:])
         out = self._body(rv, respond, self.status_code or 200)
-        if self.status_code is not None and out is rv and isinstance(rv, (str, bytes, dict, list)):
-            return rv, self.status_code
+        if (
+            self.status_code is not None
+            and (out is rv or rv is None)
+            and isinstance(out, (str, bytes, dict, list))
+        ):
+            return out, self.status_code
         return out
 
     def _body(self, value: Any, respond: Responder, status: int) -> Any:
         codec = self._return_codec
         mode = self.mode
-        if value is None and self._nullable:
-            return respond(b"null", status)  # the declared ``Model | None``: JSON null
+        if value is None:
+            if self._nullable:
+                return respond(b"null", status)  # the declared ``Model | None``: JSON null
+            if self.return_type is type(None):
+                return ""  # the declared ``-> None``: no body (a 204, say)
         if codec is None or mode == "off":
             return respond(encode(value), status) if _is_models(value) else value
         if not (value.__class__ in (dict, list) or is_model(type(value))):
