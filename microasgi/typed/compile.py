@@ -28,12 +28,12 @@ from .models import (
     Invalid,
     Malformed,
     codec_for,
-    convert_text,
     encode,
     holds,
     is_model,
     is_union,
     strip_annotated,
+    text_converter,
 )
 from .params import Body, Param, Place, Query
 from .problems import (
@@ -157,9 +157,7 @@ class TypedRoute:
                 kwargs[param.name] = raw
                 continue
             try:
-                kwargs[param.name] = (
-                    target(raw) if callable(target) else convert_text(raw, param.type)
-                )
+                kwargs[param.name] = target(raw)
             except Invalid as exc:
                 errors.extend(_error(param, loc, kind, msg) for loc, kind, msg in exc.failures)
         body = self.body
@@ -268,10 +266,22 @@ class MethodRoutes(TypedRoute):
             route.configure(default_mode)
 
 
+# What views return most: never a model, and is_model() costs a microsecond.
+_PLAIN = frozenset({dict, str, bytes, int, float, bool, type(None)})
+
+
 def _is_models(value: Any) -> bool:
-    if is_model(type(value)):
+    cls = value.__class__
+    if cls in _PLAIN:
+        return False
+    if is_model(cls):
         return True
-    return value.__class__ is list and bool(value) and is_model(type(value[0]))
+    return (
+        cls is list
+        and bool(value)
+        and value[0].__class__ not in _PLAIN
+        and is_model(type(value[0]))
+    )
 
 
 def _error(param: Parameter, loc: tuple[str | int, ...], kind: str, msg: str) -> ProblemError:
@@ -295,9 +305,8 @@ def _reader(param: Parameter) -> Callable[[Any], Any]:
     return lambda request: getattr(request, attribute).get(alias)
 
 
-def _target(param: Parameter) -> Any:
-    """How a raw value becomes the parameter: ``None`` (as it is), a function, or
-    ``True`` (msgspec converts the text)."""
+def _target(param: Parameter) -> Callable[[Any], Any] | None:
+    """How a raw value becomes the parameter: ``None`` (as it is) or a function."""
     tp = strip_annotated(param.type)
     if is_union(tp):
         members = [a for a in get_args(tp) if a is not type(None)]
@@ -310,7 +319,7 @@ def _target(param: Parameter) -> Any:
         return None
     if tp is str and param.type is tp:
         return None
-    return True
+    return text_converter(param.type)
 
 
 def _converter_type(converter: Any) -> Any:
