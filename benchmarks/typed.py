@@ -58,12 +58,28 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-def cost_ratio(samples: dict[str, dict[str, list[float]]], typed: str, other: str) -> float | None:
-    """The median of the per-round ratios of microasgi's cost to ``other``'s."""
-    ours = costs(samples, typed, "microasgi")
-    theirs = costs(samples, typed, other)
-    ratios = [a / b for a, b in zip(ours, theirs, strict=False) if b > 0]
-    return statistics.median(ratios) if ratios else None
+def verdict(ours: float | None, theirs: float | None, bar: float) -> tuple[str, bool]:
+    """The ratio of two median costs as text, and whether ``ours <= bar * theirs``.
+
+    A cost at or below zero (the typed route no slower than the untyped one) has no
+    meaningful ratio: ours at or below zero meets any bar; theirs at or below zero
+    with ours above it misses every bar.
+    """
+    if ours is None or theirs is None:
+        return "—", False
+    if ours <= 0:
+        return "ours ≤ 0", True
+    if theirs <= 0:
+        return "theirs ≤ 0", False
+    return f"{ours / theirs:.2f}{TIMES}", ours <= bar * theirs
+
+
+def paired_us_ratio(samples: dict[str, dict[str, list[float]]], name: str, other: str) -> str:
+    """microasgi's µs per request ÷ ``other``'s, the median of the per-round ratios."""
+    ours = samples.get(name, {}).get("microasgi", [])
+    theirs = samples.get(name, {}).get(other, [])
+    ratios = [b / a for a, b in zip(ours, theirs, strict=False) if a]  # rps: inverse
+    return f"{statistics.median(ratios):.2f}{TIMES}" if ratios else "—"
 
 
 def markdown(results: dict[str, Any]) -> list[str]:
@@ -102,19 +118,23 @@ def markdown(results: dict[str, Any]) -> list[str]:
         rows = []
         for typed, _ in TYPED_PAIRS:
             row = [SCENARIO_BY_NAME[typed.name].title.removesuffix(", typed")]
+            ours = _median(costs(samples, typed.name, "microasgi"))
             for other in others:
-                value = cost_ratio(samples, typed.name, other)
-                text = "—" if value is None else f"{value:.2f}{TIMES}"
-                if typed.name in BAR_SCENARIOS and value is not None and other in BARS:
-                    met = value <= BARS[other]
+                text, met = verdict(ours, _median(costs(samples, typed.name, other)), BARS[other])
+                if typed.name in BAR_SCENARIOS:
                     text += f" ({'meets' if met else 'MISSES'} ≤ {BARS[other]}{TIMES})"
                 row.append(text)
+            for other in others:
+                row.append(paired_us_ratio(samples, typed.name, other))
             rows.append(row)
+        header = ["scenario", *(f"cost ÷ {o}" for o in others)]
+        header += [f"typed µs ÷ {o}" for o in others]
         out += [
-            "microasgi's cost ÷ each framework's (median of the per-round ratios; the bars "
-            "apply to (b) and (c)):",
+            "microasgi's median cost ÷ each framework's (the bars apply to (b) and (c)), and "
+            "microasgi's typed route's µs per request ÷ theirs (median of the per-round "
+            "ratios):",
             "",
-            *_table(["scenario", *(f"÷ {o}" for o in others)], rows),
+            *_table(header, rows),
             "",
         ]
     spec = results.get("spec")
