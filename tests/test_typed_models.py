@@ -1,6 +1,7 @@
 """microasgi.typed.models: the text converters of query parameters, headers, cookies and
 form fields. The common types (int, float, bool, str, optionals, lists, bounds from
-msgspec.Meta) take a fast path; its values and errors must be msgspec's exactly."""
+msgspec.Meta) take a fast path; its values and errors must be msgspec's exactly. And the
+typed body's fast check of its content type, which must agree with ``request.is_json``."""
 
 # No `from __future__ import annotations`: the views below are read by their hints.
 import math
@@ -168,3 +169,36 @@ def test_query_and_header_parameters_through_a_view() -> None:
     ]
     response = client.get("/items/7?limit=101")
     assert response.get_json()["errors"][0]["msg"] == "Expected `int` <= 100"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ("application/json", 200),
+        ("application/json; charset=utf-8", 200),
+        ("Application/JSON", 200),
+        ("application/problem+json", 200),
+        ("application/jsonx", 415),
+        ("text/plain", 415),
+        ("application/x-www-form-urlencoded", 415),
+    ],
+)
+def test_json_body_content_types(content_type: str, status: int) -> None:
+    class Point(msgspec.Struct):
+        x: int
+        y: int
+
+    app = MicroASGI(__name__)
+
+    @app.post("/points")
+    async def points(point: Point) -> dict[str, int]:
+        return {"sum": point.x + point.y}
+
+    response = app.test_client().post(
+        "/points", data=b'{"x": 1, "y": -3}', content_type=content_type
+    )
+    assert response.status_code == status
+    if status == 200:
+        assert response.get_json() == {"sum": -2}
+    else:
+        assert response.get_json()["status"] == 415
