@@ -202,3 +202,35 @@ def test_json_body_content_types(content_type: str, status: int) -> None:
         assert response.get_json() == {"sum": -2}
     else:
         assert response.get_json()["status"] == 415
+
+
+def test_nested_body_errors_name_their_place() -> None:
+    class Line(msgspec.Struct):
+        sku: str
+        quantity: int
+
+    class Order(msgspec.Struct):
+        lines: list[Line]
+        notes: dict[str, list[int]] = {}
+
+    app = MicroASGI(__name__)
+
+    @app.post("/orders")
+    async def orders(order: Order) -> dict[str, int]:
+        return {"lines": len(order.lines)}
+
+    client = app.test_client()
+    lines = [{"sku": f"s{i}", "quantity": i} for i in range(5)]
+    assert client.post("/orders", json={"lines": lines}).get_json() == {"lines": 5}
+    lines[3]["quantity"] = "x"
+    (error,) = client.post("/orders", json={"lines": lines}).get_json()["errors"]
+    assert (error["loc"], error["pointer"]) == (
+        ["body", "lines", 3, "quantity"],
+        "/lines/3/quantity",
+    )
+    lines[3] = {"quantity": 3}
+    (error,) = client.post("/orders", json={"lines": lines}).get_json()["errors"]
+    assert (error["loc"], error["type"]) == (["body", "lines", 3, "sku"], "missing")
+    body = {"lines": [], "notes": {"a.b": [1, "x"]}}
+    (error,) = client.post("/orders", json=body).get_json()["errors"]
+    assert error["loc"] == ["body", "notes", "...", 1]

@@ -113,28 +113,21 @@ def _instance_test(tp: Any) -> Callable[[Any], bool] | None:
     return None
 
 
+_PATH_PART = re.compile(r"\.([^.\[]*)|\[([^\]]*)\]")
+
+
 def _path_of(message: str) -> tuple[str, tuple[str | int, ...]]:
     """Split msgspec's ``"Expected `int`, got `str` - at `$.items[0].id`"``."""
     text, sep, where = message.rpartition(" - at `")
     if not sep:
         return message, ()
     loc: list[str | int] = []
-    path = where.rstrip("`")[1:]  # drop "$"
-    i = 0
-    while i < len(path):
-        if path[i] == ".":
-            j = i + 1
-            while j < len(path) and path[j] not in ".[":
-                j += 1
-            loc.append(path[i + 1 : j])
-            i = j
-        elif path[i] == "[":
-            j = path.index("]", i)
-            key = path[i + 1 : j]
-            loc.append(int(key) if key.lstrip("-").isdigit() else key.strip("'\""))
-            i = j + 1
+    for part in _PATH_PART.finditer(where.rstrip("`"), 1):  # after the "$"
+        name, key = part.groups()
+        if name is not None:
+            loc.append(name)
         else:
-            i += 1
+            loc.append(int(key) if key.lstrip("-").isdigit() else key.strip("'\""))
     return text, tuple(loc)
 
 
