@@ -325,8 +325,7 @@ class _Builder:
             # A path whose variable its converter refuses (``/pets/x`` for ``<int:pet_id>``)
             # matches no route: the router answers 404, with Werkzeug's HTML page.
             found = responses.setdefault("404", {"description": HTTP_STATUS_CODES[404]})
-            html = {"text/html": {"schema": {"type": "string"}}}
-            found["content"] = {**found.get("content", {}), **html}
+            found["content"] = {**found.get("content", {}), **_html_page()}
         return dict(sorted(responses.items()))
 
     def _typed_responses(self, route: TypedRoute) -> dict[str, Any]:
@@ -341,6 +340,10 @@ class _Builder:
                 "description": HTTP_STATUS_CODES[code],
                 "content": {formatter.media_type: {"schema": self._problem_schema()}},
             }
+        if any(p.place in ("form", "file") for p in route.params):
+            # A body the form parser cannot read (a multipart part without a name, say)
+            # is its 400, with Werkzeug's HTML page.
+            responses["400"] = {"description": HTTP_STATUS_CODES[400], "content": _html_page()}
         for code, declared in route.responses.items():
             responses[str(code)] = self._response(code, declared)
         return responses
@@ -403,6 +406,11 @@ class _Builder:
 
 _IN = ("query", "header", "cookie")
 _OWN = "_microasgi_"
+
+
+def _html_page() -> dict[str, Any]:
+    """The content of Werkzeug's error pages (the router's 404, the form parser's 400)."""
+    return {"text/html": {"schema": {"type": "string"}}}
 
 
 def _rewrite_refs(schema: Any) -> Any:
