@@ -77,11 +77,11 @@ FULL = Pass(
     rss_rounds=3,
     rss_full=True,
 )
-# The typed-routes set (benchmarks/typed.py): in-process only, more rounds, as the costs
-# it reports are differences of two measurements.
+# The typed-routes set (benchmarks/typed.py): in-process only, more and shorter rounds, as
+# the costs it reports are differences of two measurements (taken back to back: paired).
 TYPED = Pass(
-    rounds=9,
-    seconds=0.3,
+    rounds=15,
+    seconds=0.2,
     router_seconds=0,
     wrk_seconds=0,
     warmup=0,
@@ -159,6 +159,9 @@ def select(
             raise SystemExit(f"unknown peer {name!r}; known: {', '.join(sorted(known))}")
     pool = TYPED_SCENARIOS if scenario_set == "typed" else SCENARIOS
     scenarios = pool
+    if scenario_names and scenario_set == "typed":  # a cost needs both routes of a pair
+        names = [n.removeprefix("un").removeprefix("typed-") for n in scenario_names]
+        scenario_names = [f"{kind}-{n}" for n in names for kind in ("typed", "untyped")]
     if scenario_names:
         unknown = set(scenario_names) - {s.name for s in pool}
         if unknown:
@@ -283,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         mark = clock
         if "inprocess" in modes:
             measured = inprocess.run_async(
-                inprocess.run(peers, scenarios, rounds, seconds, progress)
+                inprocess.run(
+                    peers, scenarios, rounds, seconds, progress, paired=args.set == "typed"
+                )
             )
             results["inprocess"] = measured.to_json()
             mark = lap("inprocess", mark)

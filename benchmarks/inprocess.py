@@ -25,7 +25,7 @@ import sys
 import time
 import traceback
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -416,8 +416,9 @@ async def run(
     seconds: float,
     progress: Progress,
     warmup: float | None = None,
+    paired: bool = False,
 ) -> InprocessResults:
-    """Measure every (scenario, app) pair ``rounds`` times, interleaved."""
+    """Measure every (scenario, app) pair ``rounds`` times, interleaved (see :func:`order`)."""
     results = InprocessResults()
     warmup = seconds / 5 if warmup is None else warmup
     async with contextlib.AsyncExitStack() as stack:
@@ -431,32 +432,49 @@ async def run(
             progress.write(f"in-process: {name} skipped: {reason}")
         steps = plan([p for p in peers if p.name not in results.unavailable], scenarios)
         for round_index in range(rounds):
-            for scenario, names in steps:
-                shift = round_index % len(names)
-                for name in names[shift:] + names[:shift]:
-                    progress.step(
-                        f"in-process r{round_index + 1}/{rounds} {scenario.name} · {name}"
-                    )
-                    failed = results.failures.get(scenario.name, {})
-                    if name in failed:
-                        continue
-                    gc.collect()
-                    try:
-                        if name == BRIDGE_LIMIT:
-                            rate = await measure_bridge(seconds, warmup)
-                        else:
-                            key = (name, scenario.app)
-                            app, state = loaded.apps[key], loaded.states[key]
-                            measure = (
-                                measure_websocket if scenario.kind == "websocket" else measure_http
-                            )
-                            rate = await measure(app, scenario, state, seconds, warmup)
-                    except Exception as exc:
-                        results.failures.setdefault(scenario.name, {})[name] = _short_error(exc)
-                        progress.write(f"in-process: {scenario.name} · {name} FAILED: {exc!r}")
-                        continue
-                    results.samples.setdefault(scenario.name, {}).setdefault(name, []).append(rate)
+            for scenario, name in order(steps, round_index, paired):
+                progress.step(f"in-process r{round_index + 1}/{rounds} {scenario.name} · {name}")
+                failed = results.failures.get(scenario.name, {})
+                if name in failed:
+                    continue
+                gc.collect()
+                try:
+                    if name == BRIDGE_LIMIT:
+                        rate = await measure_bridge(seconds, warmup)
+                    else:
+                        key = (name, scenario.app)
+                        app, state = loaded.apps[key], loaded.states[key]
+                        measure = (
+                            measure_websocket if scenario.kind == "websocket" else measure_http
+                        )
+                        rate = await measure(app, scenario, state, seconds, warmup)
+                except Exception as exc:
+                    results.failures.setdefault(scenario.name, {})[name] = _short_error(exc)
+                    progress.write(f"in-process: {scenario.name} · {name} FAILED: {exc!r}")
+                    continue
+                results.samples.setdefault(scenario.name, {}).setdefault(name, []).append(rate)
     return results
+
+
+def order(
+    steps: list[tuple[Scenario, list[str]]], round_index: int, paired: bool = False
+) -> Iterator[tuple[Scenario, str]]:
+    """One round's (scenario, app) measurements: per scenario, every app, in an order that
+    rotates each round. ``paired``: the steps are pairs of scenarios (a typed one and its
+    untyped twin) and each app runs both of a pair back to back, the two alternating
+    which goes first, so a difference of the two is measured moments apart."""
+    if not paired:
+        for scenario, names in steps:
+            shift = round_index % len(names)
+            for name in names[shift:] + names[:shift]:
+                yield scenario, name
+        return
+    for (first, names), (second, _) in zip(steps[::2], steps[1::2], strict=True):
+        shift = round_index % len(names)
+        pair = (first, second) if round_index % 2 == 0 else (second, first)
+        for name in names[shift:] + names[:shift]:
+            for scenario in pair:
+                yield scenario, name
 
 
 async def selfcheck(peers: list[Peer], scenarios: list[Scenario]) -> list[tuple[str, str, str]]:
