@@ -88,7 +88,8 @@ from .signals import (
 )
 from .signals import request_path_listened as _listened
 from .templating import create_environment, template_location, update_template_context
-from .typed import TypedRoute
+from .typed import Problem, TypedRoute
+from .typed.models import encode, is_model
 from .typed.openapi import build_openapi
 from .typing import (
     ASGIApp,
@@ -753,8 +754,9 @@ class MicroASGI(App):
 
         ``str`` (HTML), ``bytes``, ``dict``/``list`` (JSON), a :class:`Response`,
         a sync or async generator (streamed), any ASGI app (a Starlette
-        response), or a tuple ``(body, status)``, ``(body, headers)`` or
-        ``(body, status, headers)``.
+        response), a model (a msgspec ``Struct``, dataclass, attrs or pydantic
+        model instance: JSON, a :class:`Problem` as ``application/problem+json``),
+        or a tuple ``(body, status)``, ``(body, headers)`` or ``(body, status, headers)``.
         """
         kind = rv.__class__
         if kind is str:  # the common cases first, without the general checks
@@ -802,13 +804,16 @@ class MicroASGI(App):
             status = headers = None
         elif isinstance(rv, HTTPException):
             response = error_response(rv)
+        elif is_model(rv.__class__):  # a typed view's model, from any view or handler
+            media = "application/problem+json" if rv.__class__ is Problem else "application/json"
+            response = self.response_class(encode(rv), mimetype=media)
         elif callable(rv):
             response = ASGIResponse(cast(ASGIApp, rv))
         else:
             raise TypeError(
                 "The view function did not return a valid response. The return type"
                 f" must be a string, dict, list, tuple with headers or status,"
-                f" Response instance, generator, or ASGI callable, but it was a"
+                f" Response instance, model, generator, or ASGI callable, but it was a"
                 f" {type(rv).__name__}."
             )
         if status is not None:

@@ -338,6 +338,113 @@ def test_malformed_json_is_400_and_wrong_type_415(app: MicroASGI) -> None:
     assert client.post("/pets").get_json()["errors"][0]["type"] == "missing"
 
 
+@pytest.mark.parametrize("body", ["[", '{"name": 5', "[1, 2", '{"name": "x"'])
+@pytest.mark.parametrize("model", [PetStruct, PetData, PetPydantic])
+def test_malformed_json_is_400_even_after_a_value_of_the_wrong_type(
+    app: MicroASGI, body: str, model: Any
+) -> None:
+    # A typed decoder stops at the first wrong value, before the JSON breaks off.
+    @app.post("/pets")
+    async def create(pet: model) -> dict[str, Any]:  # type: ignore[valid-type]
+        return {}
+
+    r = app.test_client().post("/pets", data=body, content_type="application/json")
+    assert (r.status_code, r.mimetype) == (400, "application/problem+json")
+
+
+def test_a_union_of_untagged_models(app: MicroASGI) -> None:
+    class Dog(msgspec.Struct):
+        bark: int
+
+    class Cat(msgspec.Struct):
+        meow: int
+
+    @app.post("/pets")
+    def create(pet: Dog | Cat) -> Dog | Cat | Problem:
+        if isinstance(pet, Cat) and pet.meow < 0:
+            return Problem(type="about:blank", title="Grumpy", status=409)
+        return pet
+
+    client = app.test_client()
+    assert client.post("/pets", json={"meow": 2}).get_json() == {"meow": 2}
+    assert client.post("/pets", json={"bark": 1}).get_json() == {"bark": 1}
+    assert client.post("/pets", json={"meow": -1}).get_json()["title"] == "Grumpy"
+    errors = client.post("/pets", json={"meow": "x"}).get_json()["errors"]
+    assert [e["loc"] for e in errors] == [["body", "bark"], ["body", "meow"]]
+    spec = app.openapi()
+    op = spec["paths"]["/pets"]["post"]
+    refs = [
+        s["$ref"].rsplit("/", 1)[1]
+        for s in op["requestBody"]["content"]["application/json"]["schema"]["anyOf"]
+    ]
+    assert refs == ["Dog", "Cat"]
+    returned = op["responses"]["200"]["content"]["application/json"]["schema"]["anyOf"]
+    assert [s["$ref"].rsplit("/", 1)[1] for s in returned] == ["Dog", "Cat", "Problem"]
+
+
+@pytest.mark.parametrize("mode", ["trust", "always"])
+def test_a_model_declared_for_another_status_is_returned_with_it(app: MicroASGI, mode: str) -> None:
+    class Conflict(msgspec.Struct):
+        reason: str
+
+    @app.get("/pets/<int:pid>", responses={404: Problem, 409: Conflict}, response_validation=mode)
+    def get(pid: int) -> PetStruct:
+        if pid == 0:
+            return Problem(type="about:blank", title="Not Found", status=404), 404
+        if pid == 1:
+            return {"reason": "taken"}, 409  # a dict: validated as the 409's model
+        if pid == 2:
+            return {"reason": 5}, 409
+        if pid == 3:
+            return {"anything": True}, 400  # no model declared for a 400: as it is
+        return PetStruct("rex"), 200
+
+    client = app.test_client()
+    r = client.get("/pets/0")
+    assert (r.status_code, r.mimetype) == (404, "application/problem+json")
+    assert r.get_json() == {"type": "about:blank", "title": "Not Found", "status": 404}
+    r = client.get("/pets/1")
+    assert (r.status_code, r.get_json()) == (409, {"reason": "taken"})
+    assert client.get("/pets/2").status_code == 500
+    assert client.get("/pets/3").get_json() == {"anything": True}
+    assert client.get("/pets/4").get_json() == {"name": "rex", "age": 0}
+
+
+def test_a_model_from_an_untyped_view_or_an_error_handler(app: MicroASGI) -> None:
+    @app.errorhandler(404)
+    def not_found(e: Exception) -> Any:
+        return Problem(type="about:blank", title="Nothing here", status=404), 404
+
+    @app.route("/flask")
+    def flask_view():  # type: ignore[no-untyped-def]
+        return PetData("rex")
+
+    client = app.test_client()
+    r = client.get("/flask")
+    assert (r.mimetype, r.get_json()) == ("application/json", {"name": "rex", "age": 0})
+    r = client.get("/nowhere")
+    assert (r.status_code, r.mimetype) == (404, "application/problem+json")
+    assert r.get_json()["title"] == "Nothing here"
+
+
+def test_a_problem_exception_uses_the_apps_formatter(app: MicroASGI) -> None:
+    from microasgi.exceptions import Conflict
+    from microasgi.typed import ProblemException
+
+    class Taken(ProblemException, Conflict):
+        description = "That name is taken."
+
+    app.problem_formatter = FastAPIFormatter()
+
+    @app.post("/pets")
+    async def create(pet: PetStruct) -> PetStruct:
+        raise Taken()
+
+    r = app.test_client().post("/pets", json={"name": "rex"})
+    assert (r.status_code, r.mimetype) == (409, "application/json")
+    assert r.get_json() == {"detail": "That name is taken."}
+
+
 def test_form_and_file_parameters(app: MicroASGI) -> None:
     from io import BytesIO
 

@@ -89,8 +89,8 @@ class NotFoundProblem(ProblemException, NotFound):
 
 
 def not_found(what: str, ident: int) -> NotFoundProblem:
-    """A 404 problem written by the app's problem formatter."""
-    return NotFoundProblem(f"There is no {what} {ident}.", formatter=current_app.problem_formatter)
+    """A 404 as problem details (written by the app's problem formatter when raised)."""
+    return NotFoundProblem(f"There is no {what} {ident}.")
 
 
 # -- storage ---------------------------------------------------------------------------
@@ -234,8 +234,7 @@ def upload_photo(
     """Upload a pet's photo (a multipart form); it replaces the one before."""
     if photo.mimetype not in PHOTO_TYPES:
         raise UnsupportedBody(
-            f"A photo must be one of {', '.join(PHOTO_TYPES)}, not {photo.mimetype!r}.",
-            formatter=current_app.problem_formatter,
+            f"A photo must be one of {', '.join(PHOTO_TYPES)}, not {photo.mimetype!r}."
         )
     data = photo.read()
     kept = Photo(

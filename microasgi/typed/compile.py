@@ -38,6 +38,7 @@ from .models import (
 from .params import Body, Param, Place, Query
 from .problems import (
     MalformedBody,
+    Problem,
     ProblemError,
     ProblemFormatter,
     RequestValidationError,
@@ -106,6 +107,8 @@ class TypedRoute:
     mode: ResponseValidation = "trust"
     _body_codec: Codec | None = None
     _return_codec: Codec | None = None
+    #: The codecs of the models declared in ``responses``, by status.
+    _status_codecs: dict[int, Codec] = field(default_factory=dict)
     #: Whether the view's declared return type takes ``None`` (as JSON ``null``).
     _nullable: bool = False
     _readers: tuple[tuple[Parameter, Callable[[Any], Any], Any], ...] = ()
@@ -118,6 +121,11 @@ class TypedRoute:
             returned = strip_annotated(self.return_type)
             self._nullable = is_union(returned) and type(None) in get_args(returned)
         self._readers = tuple((p, _reader(p), _target(p)) for p in self.params)
+        self._status_codecs = {
+            code: codec_for(declared)
+            for code, declared in self.responses.items()
+            if not isinstance(declared, str) and holds(strip_annotated(declared), is_model)
+        }
 
     def for_method(self, method: str) -> TypedRoute | None:
         """The compiled view for an HTTP method (a :class:`MethodView` has one per method)."""
@@ -209,7 +217,10 @@ class TypedRoute:
         """The view's value with its model (or models) validated as the mode says and
         encoded to a JSON response, and the route's ``status_code`` as the default."""
         if rv.__class__ is tuple:
-            return (self._body(rv[0], respond, self.status_code or 200), *rv[1:])
+            status = rv[1] if len(rv) > 1 and isinstance(rv[1], int) else None
+            if status is None or status == (self.status_code or 200):
+                return (self._body(rv[0], respond, self.status_code or 200), *rv[1:])
+            return (self._other(rv[0], respond, status), *rv[1:])
         out = self._body(rv, respond, self.status_code or 200)
         if (
             self.status_code is not None
@@ -243,6 +254,34 @@ class TypedRoute:
                 f" type {self.return_type!r}: {exc}"
             ) from None
         return respond(data, status)
+
+    def _other(self, value: Any, respond: Responder, status: int) -> Any:
+        """A value returned with another status than the route's: validated as the model
+        ``responses`` declares for that status; any other model only encoded."""
+        codec = self._status_codecs.get(status)
+        if codec is None or self.mode == "off" or not _is_data(value):
+            out = respond(encode(value), status) if _is_models(value) else value
+        else:
+            try:
+                if (
+                    self.mode == "always"
+                    or codec.is_instance is None
+                    or not codec.is_instance(value)
+                ):
+                    value = codec.convert(value)
+                out = respond(codec.encode(value), status)
+            except Invalid as exc:
+                raise ResponseValidationError(
+                    f"The view {self.name!r} returned with status {status} a value that is not"
+                    f" the model declared for it, {self.responses[status]!r}: {exc}"
+                ) from None
+        if value.__class__ is Problem:
+            out.mimetype = "application/problem+json"
+        return out
+
+
+def _is_data(value: Any) -> bool:
+    return value.__class__ in (dict, list) or is_model(type(value))
 
 
 #: Builds the JSON response for encoded bytes and a status (the serving layer's).

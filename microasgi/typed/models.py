@@ -155,9 +155,16 @@ class Codec:
         try:
             return self._decoder.decode(data)
         except msgspec.ValidationError as exc:
-            raise Invalid([msgspec_failure(exc)]) from None
+            failure = msgspec_failure(exc)
         except msgspec.DecodeError as exc:
             raise Malformed(str(exc)) from None
+        # A typed decoder stops at the first value of the wrong type, which may come
+        # before the bytes stop being JSON ('{"name": 5' for a str): malformed first.
+        try:
+            msgspec.json.decode(data)
+        except msgspec.DecodeError as exc:
+            raise Malformed(str(exc)) from None
+        raise Invalid([failure])
 
     def convert(self, value: Any) -> Any:
         """Validate a Python value (a dict, say) into the type; :class:`Invalid` if it isn't."""
@@ -205,11 +212,56 @@ class PydanticCodec(Codec):
         return self._adapter.dump_json(value)  # type: ignore[no-any-return]
 
 
+class UnionCodec(Codec):
+    """A union msgspec cannot take in one pass (``Pet | Problem``: Structs without a
+    tag): each member's codec in turn, the first that validates wins."""
+
+    __slots__ = ("_members",)
+
+    def __init__(self, tp: Any, members: list[Codec]) -> None:
+        self.type = tp
+        self._members = members
+        self.is_instance = _instance_test(tp)
+
+    def decode_json(self, data: bytes) -> Any:
+        failures: list[Failure] = []
+        for codec in self._members:
+            try:
+                return codec.decode_json(data)
+            except Invalid as exc:
+                failures += exc.failures
+        raise Invalid(failures)
+
+    def convert(self, value: Any) -> Any:
+        failures: list[Failure] = []
+        for codec in self._members:
+            try:
+                return codec.convert(value)
+            except Invalid as exc:
+                failures += exc.failures
+        raise Invalid(failures)
+
+
 def codec_for(tp: Any) -> Codec:
-    """The codec for ``tp``: pydantic's when a pydantic model is inside it, else msgspec's."""
+    """The codec for ``tp``: pydantic's when a pydantic model is inside it, else msgspec's;
+    for a union msgspec refuses, one per member (:class:`UnionCodec`)."""
     if holds(tp, _is_pydantic_class):
         return PydanticCodec(tp)
-    return Codec(tp)
+    try:
+        return Codec(tp)
+    except TypeError:
+        if not is_union(strip_annotated(tp)):
+            raise
+    return UnionCodec(tp, [codec_for(member) for member in get_args(strip_annotated(tp))])
+
+
+def one_pass(tp: Any) -> bool:
+    """Whether msgspec takes ``tp`` whole (not a union of untagged Structs, say)."""
+    try:
+        msgspec.json.Decoder(tp)
+    except TypeError:
+        return False
+    return True
 
 
 def convert_text(value: Any, tp: Any) -> Any:

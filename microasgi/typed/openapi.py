@@ -25,7 +25,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from ..routing.rules import _VARIABLE_RE
 from .compile import Parameter, TypedRoute
-from .models import _is_pydantic_class, holds, is_model, is_union, strip_annotated
+from .models import _is_pydantic_class, holds, is_model, is_union, one_pass, strip_annotated
 from .problems import Problem
 
 if TYPE_CHECKING:
@@ -108,6 +108,11 @@ class _Schemas:
         ``mode`` is ``"validation"`` for what the app reads, ``"serialization"`` for what
         it writes."""
         slot: dict[str, Any] = dict(extra or {})
+        inner = strip_annotated(tp)
+        if is_union(inner) and not holds(tp, _is_pydantic_class) and not one_pass(tp):
+            # msgspec documents no union it cannot decode (untagged Structs): one each.
+            slot["anyOf"] = [self.of(member, mode) for member in get_args(inner)]
+            return slot
         if holds(tp, _is_pydantic_class):
             self._pydantic.append((tp, mode, slot))
         else:

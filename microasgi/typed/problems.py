@@ -54,15 +54,17 @@ class ProblemException(HTTPException):
     ) -> None:
         super().__init__(description)
         self.errors = list(errors)
-        self.formatter = formatter or ProblemFormatter()
+        #: Who writes the body; ``None``: the app's ``problem_formatter``, set when the
+        #: app answers the error (or RFC 9457's outside a request).
+        self.formatter = formatter
 
     def get_body(self, *args: Any, **kwargs: Any) -> bytes:  # type: ignore[override]
         """The body, as the formatter writes it."""
-        return self.formatter.body(self)
+        return (self.formatter or _RFC9457).body(self)
 
     def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
         """``Content-Type``: the formatter's media type."""
-        return [("Content-Type", self.formatter.media_type)]
+        return [("Content-Type", (self.formatter or _RFC9457).media_type)]
 
 
 class RequestValidationError(ProblemException, UnprocessableEntity):
@@ -109,6 +111,9 @@ class ProblemFormatter:
     def schema(self) -> dict[str, Any]:
         """The JSON schema of the error body (for the API spec)."""
         return msgspec.json.schema(Problem)
+
+
+_RFC9457 = ProblemFormatter()
 
 
 class _FastAPIError(msgspec.Struct):

@@ -39,6 +39,7 @@ from ..conditional import evaluate
 from ..datastructures import ResponseHeaders, header_pair
 from ..exceptions import HTTPException, InternalServerError, PreconditionFailed, RequestRedirect
 from ..globals import _cv_app
+from ..typed.problems import ProblemException
 from ..typing import ASGIApp, HeadersValue, Message, Receive, Scope, Send, StatusValue
 
 
@@ -604,6 +605,10 @@ def error_response(exc: HTTPException) -> Response:
             response = Response._ready(_error_page(code, exc.name, description))
             response.status_code = code
             return response
+    if isinstance(exc, ProblemException) and exc.formatter is None:
+        ctx = _cv_app.get(None)  # raised without a formatter: the app's writes it
+        if ctx is not None:
+            exc.formatter = ctx.app.problem_formatter
     return Response(exc.get_body(), code, exc.get_headers())
 
 

@@ -104,7 +104,7 @@ def test_parameters_bodies_and_responses(app: MicroASGI) -> None:
     form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert form["properties"]["photo"]["format"] == "binary"
     assert form["required"] == ["photo"]
-    assert set(upload["responses"]) == {"201", "404", "415", "422"}
+    assert set(upload["responses"]) == {"201", "400", "404", "415", "422"}
 
     schemas = spec["components"]["schemas"]
     assert set(schemas) == {"Pet", "PetIn", "Photo", "Order", "OrderIn", "Problem", "ProblemError"}
