@@ -19,8 +19,9 @@ import msgspec
 from ..exceptions import BadRequest, HTTPException, UnprocessableEntity, UnsupportedMediaType
 
 
-class ProblemError(msgspec.Struct, kw_only=True):
-    """One failing parameter: where (``in``, ``loc``, ``pointer`` into a JSON body), what."""
+class ProblemError(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One failing parameter: where it is (in, loc; for the body, pointer: a JSON Pointer
+    into it) and what is wrong (type, msg)."""
 
     in_: str = msgspec.field(name="in")
     loc: list[str | int]
@@ -30,9 +31,10 @@ class ProblemError(msgspec.Struct, kw_only=True):
 
 
 class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """An RFC 9457 problem details object: the body of microasgi's errors on typed routes.
+    """Problem details (RFC 9457): what is wrong with the request.
 
-    Use it to document an error response: ``@app.get(..., responses={404: Problem})``.
+    The body of the errors of typed routes; name it in responses= to document
+    an error response of your own.
     """
 
     type: str
