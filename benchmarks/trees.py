@@ -3,7 +3,8 @@
     python -m benchmarks.trees OLD NEW [--rounds 9] [--seconds 0.5]
                                        [--scenarios plaintext,json,path-param]
 
-``OLD`` and ``NEW`` are source trees (``git worktree add /tmp/old <commit>``). One
+``OLD`` and ``NEW`` are source trees (``git worktree add /tmp/old <commit>``); the
+typed scenarios (``typed-body``...) work too, between two trees that both have them. One
 process cannot import two versions of a package, so each measurement is a child
 process that puts its tree first on ``sys.path`` and runs that tree's own harness
 (``benchmarks.inprocess.measure_http`` on ``benchmarks.apps.microasgi``): the two
@@ -43,18 +44,22 @@ def _child(tree: str, names: list[str], seconds: float) -> None:
     from benchmarks.scenarios import SCENARIO_BY_NAME
 
     async def main() -> dict[str, float]:
-        app = PEER_BY_NAME["microasgi"].load()
+        peer = PEER_BY_NAME["microasgi"]
+        scenarios = [SCENARIO_BY_NAME[name] for name in names]
+        kinds = {scenario.app for scenario in scenarios}
+        apps = {kind: peer.load_typed() if kind == "typed" else peer.load() for kind in kinds}
         rates = {}
-        async with inprocess.Lifespan(app) as lifespan:
-            gc.collect()
-            gc.freeze()
-            for name in names:
-                scenario = SCENARIO_BY_NAME[name]
+        for kind, app in apps.items():
+            async with inprocess.Lifespan(app) as lifespan:
                 gc.collect()
-                rates[name] = await inprocess.measure_http(
-                    app, scenario, lifespan.state, seconds, seconds / 5
-                )
-        return rates
+                gc.freeze()
+                for scenario in scenarios:
+                    if scenario.app == kind:
+                        gc.collect()
+                        rates[scenario.name] = await inprocess.measure_http(
+                            app, scenario, lifespan.state, seconds, seconds / 5
+                        )
+        return {name: rates[name] for name in names}
 
     print(json.dumps(inprocess.run_async(main())))
 
