@@ -21,6 +21,7 @@ PACKAGES = [
     "starlette",
     "fastapi",
     "pydantic",
+    "msgspec",
     "quart",
     "litestar",
     "blacksheep",
