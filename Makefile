@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint clean bench bench-full compat
+.PHONY: run test lint clean bench bench-full bench-typed compat
 
 # Reinstall whenever pyproject.toml changes; the stamp keeps later runs instant.
 $(STAMP): pyproject.toml
@@ -49,3 +49,8 @@ bench-full: $(STAMP)
 		(apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1) || \
 		echo "wrk is not installed (apt-get install wrk): the network mode will be skipped"
 	$(BIN)/python -m benchmarks --full
+
+# Typed routes against Litestar and FastAPI, in-process (issue 15; docs/benchmarks.md).
+bench-typed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m benchmarks --set typed
