@@ -382,6 +382,19 @@ def test_is_json(app: MicroASGI, client: Any, content_type: str, expected: bool)
     assert response.get_json() == {"is_json": expected}
 
 
+def test_get_json_of_the_usual_content_type_builds_no_headers(app: MicroASGI, client: Any) -> None:
+    # The common 'application/json' is read from the scope: Headers cost ~2.5 us to build.
+    @app.post("/j")
+    async def j() -> dict[str, Any]:
+        value = request.get_json()
+        return {"value": value, "headers built": "headers" in vars(request._get_current_object())}
+
+    response = client.post("/j", data=b"[1]", content_type="application/json")
+    assert response.get_json() == {"value": [1], "headers built": False}
+    response = client.post("/j", data=b"[2]", content_type="application/json; charset=utf-8")
+    assert response.get_json() == {"value": [2], "headers built": True}
+
+
 def test_user_agent_as_flasks(app: MicroASGI, client: Any) -> None:
     @app.get("/ua")
     def ua() -> dict[str, Any]:

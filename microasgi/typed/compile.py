@@ -190,7 +190,7 @@ class TypedRoute:
             else:
                 kwargs[body.name] = body.default
             return
-        if not _is_json(request):
+        if not request.is_json:
             raise UnsupportedBody(formatter=formatter)
         assert self._body_codec is not None
         try:
@@ -321,19 +321,6 @@ def _is_models(value: Any) -> bool:
         and value[0].__class__ not in _PLAIN
         and is_model(type(value[0]))
     )
-
-
-def _is_json(request: Any) -> bool:
-    """``request.is_json``, without building the request's ``Headers`` (~2.5 µs) for the
-    usual ``Content-Type: application/json``."""
-    scope = getattr(request, "scope", None)
-    if scope is not None:
-        for name, value in scope["headers"]:
-            if name == b"content-type":
-                if value == b"application/json":
-                    return True
-                break  # Werkzeug reads the first one too
-    return bool(request.is_json)
 
 
 def _error(param: Parameter, loc: tuple[str | int, ...], kind: str, msg: str) -> ProblemError:
