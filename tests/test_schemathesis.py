@@ -73,9 +73,27 @@ def false_positives(case: Any) -> list[Any]:
     negative = meta.generation.mode.is_negative
     if negative and case.media_type in _FORMS and _valid_once_sent_as_a_form(case):
         excluded.append(negative_data_rejection)
-    if _has_integral_float(case.body):
+    if _has_integral_float(case.body) or _backslash_in_a_part_name(case):
         excluded.append(positive_data_acceptance)
     return excluded
+
+
+def _backslash_in_a_part_name(case: Any) -> bool:
+    """Whether a multipart case has a field name with a backslash in it.
+
+    schemathesis writes part names as browsers do (WHATWG: ``"`` as ``%22``, a
+    backslash as it is); Werkzeug's header parser, which Flask's form parser and
+    ours use, reads a quoted string as RFC 9110 does, where a backslash escapes the
+    next character: ``name="x\\"`` never ends, and the part has no name. microasgi
+    answers a 400 (Flask 3.1: a 500, a TypeError in Werkzeug's parser). The two
+    rules disagree on such names only; we keep Werkzeug's reading, as Flask does.
+    """
+    body = case.body
+    return (
+        case.media_type == "multipart/form-data"
+        and isinstance(body, dict)
+        and any("\\" in name for name in body)
+    )
 
 
 _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
