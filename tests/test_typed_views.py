@@ -734,6 +734,23 @@ def test_untyped_views_get_no_binder(app: MicroASGI) -> None:
     assert client.get("/plain/n").text == "n"
 
 
+def test_unreadable_annotations(app: MicroASGI) -> None:
+    # A type imported only for type checkers: a view that needs nothing more than its
+    # path variables stays a plain Flask view.
+    @app.get("/u/<int:uid>")
+    async def user(uid: "int", extra: "Missing" = None) -> "AlsoMissing":  # type: ignore[name-defined]  # noqa: F821
+        return str(uid)
+
+    # One that takes a parameter the rule does not give could never be called.
+    with pytest.raises(TypeError, match=r"'pet'.*name 'Missing' is not defined"):
+
+        @app.post("/pets")
+        async def create(pet: "Missing") -> dict[str, Any]:  # type: ignore[name-defined]  # noqa: F821
+            return {}
+
+    assert app.test_client().get("/u/5").text == "5"
+
+
 def test_import_does_not_load_pydantic_or_attrs() -> None:
     code = (
         "import sys, microasgi; "

@@ -421,12 +421,30 @@ def _compile_function(
     target = inspect.unwrap(view)
     try:
         signature = inspect.signature(target)
-        hints = typing.get_type_hints(target, include_extras=True)
-    except (TypeError, ValueError, NameError):
+    except (TypeError, ValueError):
         return None
     parameters = list(signature.parameters.values())
     if drop_self and parameters:
         parameters = parameters[1:]
+    try:
+        hints = typing.get_type_hints(target, include_extras=True)
+    except (TypeError, NameError) as exc:
+        # A Flask view may name a type it imports only for type checkers: it stays a
+        # plain view. One that takes a parameter its rule does not give cannot run so.
+        unbound = [
+            p.name
+            for p in parameters
+            if p.name not in path_converters
+            and p.default is p.empty
+            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+        if unbound:
+            raise TypeError(
+                f"The view {name!r} takes {unbound[0]!r}, which its rule does not give, and"
+                f" its annotations cannot be read ({exc}): define or import the type before"
+                " the view (not only under TYPE_CHECKING)."
+            ) from None
+        return None
     path: list[Parameter] = []
     params: list[Parameter] = []
     body: Parameter | None = None
