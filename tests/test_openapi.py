@@ -190,7 +190,12 @@ def test_responses(spec: dict[str, Any]) -> None:
         "204": {"description": "No Content"},
         "404": not_found,
     }
-    assert ops["plain_get"]["responses"] == {"200": {"description": "OK"}, "404": not_found}
+    # A plain Flask view: its return annotation (-> str) is what is known of its answer.
+    html = {"text/html": {"schema": {"type": "string"}}}
+    assert ops["plain_get"]["responses"] == {
+        "200": {"description": "OK", "content": html},
+        "404": not_found,
+    }
     assert ops["login"]["responses"]["200"]["content"] == {
         "text/html": {"schema": {"type": "string"}}
     }
@@ -210,6 +215,39 @@ def test_a_path_variable_documents_the_routers_404(spec: dict[str, Any]) -> None
     client = kitchen_sink().test_client()
     assert client.get("/pets/x").status_code == 404
     assert client.get("/pets/x").mimetype == "text/html"
+
+
+def test_plain_views_document_their_return_annotation() -> None:
+    app = MicroASGI(__name__)
+
+    @app.route("/data")
+    def data() -> dict[str, int]:
+        return {"a": 1}
+
+    @app.route("/anything")
+    def anything():  # type: ignore[no-untyped-def]
+        return "x"
+
+    @app.route("/unreadable")
+    def unreadable() -> OnlyForTypeCheckers:  # type: ignore[name-defined]  # noqa: F821
+        return "x"
+
+    class Items(MethodView):
+        def get(self) -> list[int]:
+            return [1]
+
+    app.add_url_rule("/items", view_func=Items.as_view("items"))
+    ops = operations(app.openapi())
+    assert ops["data"]["responses"]["200"]["content"] == {
+        "application/json": {
+            "schema": {"type": "object", "additionalProperties": {"type": "integer"}}
+        }
+    }
+    assert ops["items"]["responses"]["200"]["content"] == {
+        "application/json": {"schema": {"type": "array", "items": {"type": "integer"}}}
+    }
+    assert ops["anything"]["responses"] == {"200": {"description": "OK"}}
+    assert ops["unreadable"]["responses"] == {"200": {"description": "OK"}}
 
 
 def test_security_app_blueprint_and_route(spec: dict[str, Any]) -> None:

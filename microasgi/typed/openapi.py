@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import sys
+import typing
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, get_args, get_origin
 
@@ -237,7 +238,7 @@ class _Builder:
         body = self._request_body(route) if route is not None else None
         if body is not None:
             op["requestBody"] = body
-        op["responses"] = self._responses(route, bool(rule.arguments))
+        op["responses"] = self._responses(route, bool(rule.arguments), view, method)
         security = self._security_for(rule, docs)
         if security is not None:
             op["security"] = security
@@ -321,11 +322,13 @@ class _Builder:
 
     # -- responses -----------------------------------------------------------------------
 
-    def _responses(self, route: TypedRoute | None, variables: bool) -> dict[str, Any]:
+    def _responses(
+        self, route: TypedRoute | None, variables: bool, view: Any, method: str
+    ) -> dict[str, Any]:
         if route is not None:
             responses = self._typed_responses(route)
-        else:
-            responses = {"200": {"description": HTTP_STATUS_CODES[200]}}
+        else:  # a plain Flask view: what its return annotation says, if it can be read
+            responses = {"200": self._response(200, _return_annotation(view, method))}
         if variables:
             # A path whose variable its converter refuses (``/pets/x`` for ``<int:pet_id>``)
             # matches no route: the router answers 404, with Werkzeug's HTML page.
@@ -467,6 +470,19 @@ def _converter_schema(converter: Any) -> dict[str, Any]:
         if cls.__name__ == "AnyConverter":
             return {"type": "string", "enum": list(converter.items)}
     return {"type": "string"}
+
+
+def _return_annotation(view: Any, method: str) -> Any:
+    """A plain view's return annotation (a class-based view's handler for ``method``),
+    ``None`` when it has none or it cannot be read."""
+    view_class = getattr(view, "view_class", None)
+    target = getattr(view_class, method, None) if view_class is not None else view
+    if target is None:
+        return None
+    try:
+        return typing.get_type_hints(inspect.unwrap(target)).get("return")
+    except (NameError, TypeError, AttributeError):  # a type imported only for type checkers
+        return None
 
 
 def _docstring(view: Any, method: str) -> tuple[str | None, str | None]:
