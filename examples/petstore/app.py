@@ -218,11 +218,10 @@ def update_pet(pet_id: int, pet: PetIn) -> Pet:
 
 
 @pets.delete("/<int:pet_id>", status_code=204, responses={404: Problem})
-async def delete_pet(pet_id: int) -> Response:
+async def delete_pet(pet_id: int) -> None:
     """Delete a pet."""
     if not store().remove_pet(pet_id):
         raise not_found("pet", pet_id)
-    return Response(status=204)
 
 
 @pets.put("/<int:pet_id>/photo", status_code=201, responses={404: Problem, 415: Problem})
