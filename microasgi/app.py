@@ -88,9 +88,10 @@ from .signals import (
 )
 from .signals import request_path_listened as _listened
 from .templating import create_environment, template_location, update_template_context
-from .typed import Problem, TypedRoute
+from .typed import TypedRoute
 from .typed.models import encode, is_model
 from .typed.openapi import build_openapi
+from .typed.problems import media_type
 from .typing import (
     ASGIApp,
     Receive,
@@ -805,8 +806,7 @@ class MicroASGI(App):
         elif isinstance(rv, HTTPException):
             response = error_response(rv)
         elif is_model(rv.__class__):  # a typed view's model, from any view or handler
-            media = "application/problem+json" if rv.__class__ is Problem else "application/json"
-            response = self.response_class(encode(rv), mimetype=media)
+            response = self.response_class(encode(rv), mimetype=media_type(rv.__class__))
         elif callable(rv):
             response = ASGIResponse(cast(ASGIApp, rv))
         else:

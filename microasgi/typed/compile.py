@@ -43,6 +43,7 @@ from .problems import (
     ProblemFormatter,
     RequestValidationError,
     UnsupportedBody,
+    media_type,
 )
 
 #: Response validation modes: ``trust`` (skip when the value already is the declared
@@ -232,28 +233,16 @@ class TypedRoute:
 
     def _body(self, value: Any, respond: Responder, status: int) -> Any:
         codec = self._return_codec
-        mode = self.mode
         if value is None:
             if self._nullable:
                 return respond(b"null", status)  # the declared ``Model | None``: JSON null
             if self.return_type is type(None):
                 return ""  # the declared ``-> None``: no body (a 204, say)
-        if codec is None or mode == "off":
+        if codec is None or self.mode == "off":
             return respond(encode(value), status) if _is_models(value) else value
-        if not (value.__class__ in (dict, list) or is_model(type(value))):
+        if not _is_data(value):
             return value  # a Response, a string, a generator: not data to validate
-        try:
-            if mode == "always" or codec.is_instance is None or not codec.is_instance(value):
-                value = codec.convert(value)
-            data = codec.encode(value)
-            if mode == "always":
-                codec.decode_json(data)
-        except (Invalid, Malformed) as exc:
-            raise ResponseValidationError(
-                f"The view {self.name!r} returned a value that is not its declared return"
-                f" type {self.return_type!r}: {exc}"
-            ) from None
-        return respond(data, status)
+        return respond(self._checked(codec, value, "its declared return type"), status)
 
     def _other(self, value: Any, respond: Responder, status: int) -> Any:
         """A value returned with another status than the route's: validated as the model
@@ -262,22 +251,24 @@ class TypedRoute:
         if codec is None or self.mode == "off" or not _is_data(value):
             out = respond(encode(value), status) if _is_models(value) else value
         else:
-            try:
-                if (
-                    self.mode == "always"
-                    or codec.is_instance is None
-                    or not codec.is_instance(value)
-                ):
-                    value = codec.convert(value)
-                out = respond(codec.encode(value), status)
-            except Invalid as exc:
-                raise ResponseValidationError(
-                    f"The view {self.name!r} returned with status {status} a value that is not"
-                    f" the model declared for it, {self.responses[status]!r}: {exc}"
-                ) from None
-        if value.__class__ is Problem:
-            out.mimetype = "application/problem+json"
+            out = respond(self._checked(codec, value, f"the model for status {status}"), status)
+        if Problem in (value.__class__, self.responses.get(status)):
+            out.mimetype = media_type(Problem)
         return out
+
+    def _checked(self, codec: Codec, value: Any, what: str) -> bytes:
+        """``value`` as JSON, validated as ``codec``'s type as the mode says."""
+        try:
+            if self.mode == "always" or codec.is_instance is None or not codec.is_instance(value):
+                value = codec.convert(value)
+            data = codec.encode(value)
+            if self.mode == "always":
+                codec.decode_json(data)
+        except (Invalid, Malformed) as exc:
+            raise ResponseValidationError(
+                f"The view {self.name!r} returned a value that is not {what}, {codec.type!r}: {exc}"
+            ) from None
+        return data
 
 
 def _is_data(value: Any) -> bool:

@@ -27,7 +27,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from ..routing.rules import _VARIABLE_RE
 from .compile import Parameter, TypedRoute
 from .models import _is_pydantic_class, holds, is_model, is_union, one_pass, strip_annotated
-from .problems import Problem
+from .problems import media_type
 
 if TYPE_CHECKING:
     from ..routing import Rule
@@ -366,7 +366,7 @@ class _Builder:
         if tp is str:
             media, schema = "text/html", {"type": "string"}
         elif _is_data(tp):
-            media = "application/problem+json" if tp is Problem else "application/json"
+            media = media_type(tp)
             schema = self.schemas.of(declared, "serialization")
         else:  # a Response, bytes, a generator: nothing to say about the body
             return {"description": description}

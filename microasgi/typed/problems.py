@@ -45,6 +45,11 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     errors: list[ProblemError] | None = None
 
 
+def media_type(model: Any) -> str:
+    """The media type a model's JSON is sent as: RFC 9457's for a :class:`Problem`."""
+    return "application/problem+json" if model is Problem else "application/json"
+
+
 class ProblemException(HTTPException):
     """An HTTP error whose body the app's problem formatter writes."""
 
